@@ -1,0 +1,18 @@
+# Warnings and sanitizers for our own targets only; third-party code is not
+# built here, so these never leak into it.
+add_library(laporsms_warnings INTERFACE)
+target_compile_options(laporsms_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+  -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
+# g++ 12 misreads Asio's coroutine frame allocator (operator new/delete
+# pairs in awaitable_frame_base) as mismatched; a known false positive.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(laporsms_warnings INTERFACE -Wno-mismatched-new-delete)
+endif()
+if(LAPORSMS_WERROR)
+  target_compile_options(laporsms_warnings INTERFACE -Werror)
+endif()
+
+if(LAPORSMS_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,195 @@
+// The daemon's configuration: the TOML file of interfaces.md §2, read into
+// plain value types with every default filled in and every value checked.
+// A problem is reported as one ConfigError naming the file, line and key;
+// nothing in this file logs, and secrets never appear in an error.
+#pragma once
+
+#include <laporsms/sms/charset.hpp>
+
+#include <tl/expected.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace laporsms::app {
+
+// One [[smsc]] table: an SMPP link to one carrier.
+struct SmscConfig {
+  enum class BindKind { transceiver, receiver_transmitter };
+
+  std::string name; // required, unique; names the link in logs, metrics and laporctl
+  std::string host; // required
+  std::uint16_t port = 2775;
+  bool tls = false;
+  std::string system_id; // required
+  std::string password;  // inline or from password_file; never logged
+  std::string system_type;
+  BindKind bind = BindKind::transceiver; // "transceiver" | "receiver+transmitter"
+  std::string address_range;
+  std::string source_addr = "1708"; // sender of our replies
+  std::uint8_t source_addr_ton = 3; // network specific (short code)
+  std::uint8_t source_addr_npi = 0;
+  std::chrono::milliseconds enquire_link_interval{std::chrono::seconds(30)};
+  std::chrono::milliseconds response_timeout{std::chrono::seconds(10)};
+  unsigned window = 10;      // submit_sm awaiting a response, 1..1000
+  unsigned submit_rate = 50; // submit_sm per second, at most
+  std::chrono::milliseconds reconnect_min{std::chrono::seconds(1)};
+  std::chrono::milliseconds reconnect_max{std::chrono::seconds(60)};
+  sms::DefaultCoding default_data_coding = sms::DefaultCoding::gsm7; // meaning of data_coding 0
+  std::string fallback; // name of another link that may carry replies while this one is down
+
+  bool operator==(const SmscConfig&) const = default;
+};
+
+struct StoreConfig {
+  enum class Synchronous { full, normal };
+
+  std::filesystem::path path = "/var/lib/laporsms/laporsms.db";
+  Synchronous synchronous = Synchronous::full;
+
+  bool operator==(const StoreConfig&) const = default;
+};
+
+struct UpstreamConfig {
+  enum class Adapter { lapor_xml, rest_json }; // "lapor-xml" | "rest-json"
+
+  Adapter adapter = Adapter::lapor_xml;
+  std::string url = "https://www.lapor.go.id/api/stream/addstream";
+  std::string token;             // inline or from token_file; never logged
+  std::filesystem::path ca_file; // extra CA bundle; empty = system store only
+  std::chrono::milliseconds timeout{std::chrono::seconds(15)};
+  unsigned concurrency = 4;
+  std::chrono::milliseconds retry_min{std::chrono::seconds(5)};
+  std::chrono::milliseconds retry_max{std::chrono::hours(1)};
+  std::chrono::milliseconds give_up_after{std::chrono::hours(72)};
+  std::string status_url; // rest-json only; empty = no status polling
+  std::chrono::milliseconds poll_interval{std::chrono::minutes(15)};
+  bool rahasia = true; // default confidentiality flags for lapor-xml
+  bool anonim = true;
+
+  bool operator==(const UpstreamConfig&) const = default;
+};
+
+struct ReportsConfig {
+  std::string ref_prefix = "MTR"; // 2-4 ASCII letters, stored upper case
+
+  bool operator==(const ReportsConfig&) const = default;
+};
+
+// Keywords as written in the file; matching is case-insensitive. A keyword
+// belongs to one list only.
+struct KeywordsConfig {
+  std::vector<std::string> report{"LAPORYAI"};
+  std::vector<std::string> status{"CEK", "STATUS"};
+  std::vector<std::string> help{"INFO", "BANTUAN", "HELP"};
+
+  bool operator==(const KeywordsConfig&) const = default;
+};
+
+struct LimitsConfig {
+  unsigned max_reports_per_sender = 5; // per sender_window; more are stored but not forwarded
+  std::chrono::milliseconds sender_window{std::chrono::hours(1)};
+  std::size_t min_report_chars = 10;
+  bool reply_to_short_numbers = false;
+
+  bool operator==(const LimitsConfig&) const = default;
+};
+
+// Reply templates. Each uses only its own placeholders, checked at load:
+// received {ref}; forwarded {ref} {tracking_id}; status_changed {tracking_id}
+// {status} {note} {ref}; status_reply {ref} {tracking_id} {status} {updated};
+// unknown_ref {ref}; failed {ref}; help, empty_report and rate_limited none.
+struct RepliesConfig {
+  std::string received = "Terima kasih, laporan Anda kami terima dengan nomor {ref}. Kami "
+                         "teruskan ke LAPOR! dan kabari Anda via SMS.";
+  std::string forwarded = "Laporan {ref} sudah masuk LAPOR! dengan Tracking ID #{tracking_id}. "
+                          "Pantau: lapor.go.id/pengaduan/{tracking_id} atau SMS CEK "
+                          "{tracking_id} ke 1708.";
+  std::string status_changed = "Laporan #{tracking_id}: {status}. {note}";
+  std::string status_reply = "Laporan {ref} (#{tracking_id}): {status}, diperbarui {updated}.";
+  std::string help = "Format: LAPORYAI spasi isi laporan, kirim ke 1708. Cek status: CEK spasi "
+                     "nomor laporan.";
+  std::string empty_report =
+      "Isi laporan belum ada. Ketik LAPORYAI spasi isi laporan, kirim ke 1708.";
+  std::string unknown_ref = "Nomor laporan {ref} tidak ditemukan. Periksa kembali nomornya.";
+  std::string rate_limited = "Laporan Anda sudah banyak dalam 1 jam terakhir. Laporan berikutnya "
+                             "kami simpan untuk diperiksa petugas.";
+  std::string failed = "Maaf, laporan {ref} belum dapat diteruskan ke LAPOR!. Petugas kami akan "
+                       "menindaklanjuti.";
+
+  bool operator==(const RepliesConfig&) const = default;
+};
+
+struct ControlConfig {
+  std::filesystem::path socket = "/run/laporsms/control.sock";
+
+  bool operator==(const ControlConfig&) const = default;
+};
+
+struct MetricsConfig {
+  std::string listen; // "host:port" or "[v6]:port"; empty = no metrics endpoint
+
+  bool operator==(const MetricsConfig&) const = default;
+};
+
+struct DaemonConfig {
+  std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
+  std::string log_level = "info"; // debug | info | warning | error
+
+  bool operator==(const DaemonConfig&) const = default;
+};
+
+struct Config {
+  std::vector<SmscConfig> smsc; // at least one
+  StoreConfig store;
+  UpstreamConfig upstream;
+  ReportsConfig reports;
+  KeywordsConfig keywords;
+  LimitsConfig limits;
+  RepliesConfig replies;
+  ControlConfig control;
+  MetricsConfig metrics;
+  DaemonConfig daemon;
+  std::filesystem::path source; // the file it came from
+
+  bool operator==(const Config&) const = default;
+};
+
+// What is wrong with a configuration, and where. `line` is 1-based; 0 when
+// the problem has no line (a missing file, a missing table). `key` is the
+// dotted path such as "smsc[0].port", empty for TOML syntax errors.
+struct ConfigError {
+  std::filesystem::path path;
+  std::uint32_t line = 0;
+  std::string key;
+  std::string message;
+
+  // "PATH:LINE: key 'smsc[0].port': MESSAGE", or "PATH:LINE: MESSAGE" without a key.
+  std::string to_string() const;
+};
+
+// Reads and checks the file at `path`, including any password_file and
+// token_file it names. Fails on the first problem found.
+tl::expected<Config, ConfigError> load_config(const std::filesystem::path& path);
+
+// Checks `toml_text` as if it were the file `path_for_messages`, which names
+// it in errors and anchors relative password_file, token_file and ca_file.
+tl::expected<Config, ConfigError> parse_config(std::string_view toml_text,
+                                               const std::filesystem::path& path_for_messages);
+
+// The file to read: `cli_option` (--config) if given, else $LAPORSMS_CONFIG
+// if set and not empty, else /etc/laporsms/laporsmsd.toml.
+std::filesystem::path resolve_config_path(const std::optional<std::filesystem::path>& cli_option);
+
+// The spelling used in the file, for logs and laporctl.
+std::string_view to_string(SmscConfig::BindKind bind);
+std::string_view to_string(StoreConfig::Synchronous synchronous);
+std::string_view to_string(UpstreamConfig::Adapter adapter);
+
+} // namespace laporsms::app

@@ -1,0 +1,53 @@
+// The outbox sender of one link: takes queued replies from the store, oldest
+// first, turns each into submit_sm parts and records what the SMSC said.
+// It waits while the link is down and backs off when the SMSC throttles.
+#pragma once
+
+#include <laporsms/smpp/session.hpp>
+#include <laporsms/store/records.hpp>
+#include <laporsms/store/store.hpp>
+#include <laporsms/util/net.hpp>
+#include <laporsms/util/wakeup.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace laporsms::app {
+
+struct OutboxOptions {
+  std::string source_addr = "1708";
+  std::uint8_t source_addr_ton = 3;
+  std::uint8_t source_addr_npi = 0;
+  // Replies older than this are not sent at all (marked expired).
+  std::chrono::milliseconds max_age{std::chrono::hours(24)};
+};
+
+class OutboxSender {
+public:
+  OutboxSender(asio::any_io_executor executor, store::Store& store, smpp::Session& session,
+               OutboxOptions options);
+
+  awaitable<void> run();
+  // A reply was queued, or the link came up: look now.
+  void wake() { m_wakeup.notify(); }
+  void stop() {
+    m_stopping = true;
+    m_wakeup.notify();
+  }
+  unsigned in_progress() const { return m_in_progress; }
+
+private:
+  awaitable<void> send(store::OutboundItem item);
+
+  asio::any_io_executor m_executor;
+  store::Store& m_store;
+  smpp::Session& m_session;
+  OutboxOptions m_options;
+  util::Wakeup m_wakeup;
+  bool m_stopping = false;
+  unsigned m_in_progress = 0;
+  // Grows while the SMSC answers "throttled" or "queue full", shrinks on success.
+  std::chrono::milliseconds m_pause{0};
+};
+
+} // namespace laporsms::app

@@ -1,0 +1,83 @@
+// The Forwarder: takes due upstream jobs from the store, posts each report
+// through the adapter, and records every outcome (delivered, temporary,
+// auth_error, rejected) in the store before acting on it. Retries follow
+// exponential backoff with full jitter; a job older than give_up_after fails.
+#pragma once
+
+#include <laporsms/lapor/adapter.hpp>
+#include <laporsms/lapor/http_client.hpp>
+#include <laporsms/store/records.hpp>
+#include <laporsms/store/store.hpp>
+#include <laporsms/util/net.hpp>
+#include <laporsms/util/wakeup.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+
+namespace laporsms::lapor {
+
+enum class UpstreamState { ok, retrying, auth_error, circuit_open };
+std::string_view upstream_state_name(UpstreamState state);
+
+struct ForwarderOptions {
+  unsigned concurrency = 4;
+  std::chrono::milliseconds retry_min{5000};
+  std::chrono::milliseconds retry_max{3600 * 1000};
+  std::chrono::milliseconds give_up_after{72LL * 3600 * 1000};
+};
+
+struct ForwarderSnapshot {
+  UpstreamState state = UpstreamState::ok;
+  std::optional<std::string> last_error;
+  std::uint64_t delivered = 0;
+  std::uint64_t temporary = 0;
+  std::uint64_t auth_errors = 0;
+  std::uint64_t rejected = 0;
+  unsigned in_flight = 0;
+};
+
+// Maps an adapter's verdict to what the store records, with the time of the
+// next attempt for the outcomes that retry. Pure; the clock and the random
+// source are parameters.
+store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::UpstreamJob& job,
+                                      const ForwarderOptions& options, std::int64_t started_at,
+                                      std::int64_t now, std::mt19937_64& rng);
+
+class Forwarder {
+public:
+  Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
+            const Adapter& adapter, ForwarderOptions options,
+            std::function<const store::ReplyTemplates&()> replies,
+            std::function<void(const std::string& link)> on_reply_queued);
+
+  // Runs until stop(): claims due jobs while slots are free, sleeps until the
+  // next one falls due or wake() is called.
+  awaitable<void> run();
+  // A new job was stored: look again now.
+  void wake() { m_wakeup.notify(); }
+  // Stops claiming jobs and waits up to `grace` for attempts under way.
+  awaitable<void> stop(std::chrono::milliseconds grace);
+
+  ForwarderSnapshot snapshot() const;
+
+private:
+  awaitable<void> attempt(store::UpstreamJob job);
+
+  asio::any_io_executor m_executor;
+  store::Store& m_store;
+  HttpClient& m_http;
+  const Adapter& m_adapter;
+  ForwarderOptions m_options;
+  std::function<const store::ReplyTemplates&()> m_replies;
+  std::function<void(const std::string&)> m_on_reply_queued;
+  util::Wakeup m_wakeup;
+  std::mt19937_64 m_rng;
+  bool m_stopping = false;
+  unsigned m_in_flight = 0;
+  ForwarderSnapshot m_counters;
+};
+
+} // namespace laporsms::lapor

@@ -1,0 +1,77 @@
+// One TCP connection of an SMPP session, bound in one mode. A reader
+// coroutine dispatches PDUs one at a time; a writer drains the outgoing
+// queue, waiting on a timer when it is empty; a keepalive sends
+// enquire_link when idle and closes the connection when the peer has gone
+// silent. stop paths close the socket and cancel the timers so every loop ends.
+#pragma once
+
+#include <laporsms/smpp/pdu.hpp>
+#include <laporsms/smpp/session.hpp>
+#include <laporsms/util/net.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace laporsms::smpp {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+  Connection(Session& session, BindMode mode);
+
+  // Connects and binds within response_timeout each; false on failure (the
+  // reason is logged and noted on the session).
+  awaitable<bool> open();
+  // Returns when the connection has closed.
+  awaitable<void> serve();
+  // Sends a submit_sm (sequence number already set) and awaits its response.
+  awaitable<SubmitResult> submit(SubmitSm pdu);
+  // Waits up to `grace` for outstanding submits, unbinds, closes.
+  awaitable<void> unbind_and_close(std::chrono::milliseconds grace);
+  void close(const std::string& reason);
+
+  bool bound() const { return m_bound; }
+  BindMode mode() const { return m_mode; }
+  unsigned window_in_use() const { return m_submits_in_flight; }
+  // Waits until fewer than `window` submits await a response, or the
+  // connection closed (then false).
+  awaitable<bool> wait_for_window(unsigned window);
+
+private:
+  struct Pending {
+    asio::steady_timer* timer = nullptr;
+    std::optional<Pdu> response;
+  };
+
+  awaitable<std::optional<Pdu>> request(Pdu pdu, std::chrono::milliseconds timeout);
+  void send(const Pdu& pdu);
+  awaitable<void> reader();
+  awaitable<void> writer();
+  awaitable<void> keepalive();
+  awaitable<void> answer_inbound(ShortMessageFields fields, std::uint32_t command,
+                                 std::uint32_t sequence);
+  void dispatch(Pdu pdu);
+  void dispatch_response(std::uint32_t sequence, Pdu pdu);
+  void send_nack(std::uint32_t sequence, std::uint32_t status);
+  std::string label() const;
+
+  Session& m_session;
+  BindMode m_mode;
+  tcp::socket m_socket;
+  asio::steady_timer m_write_wake;
+  asio::steady_timer m_window_wake;
+  asio::steady_timer m_closed_wake;
+  std::deque<std::vector<std::uint8_t>> m_outgoing;
+  std::unordered_map<std::uint32_t, Pending*> m_pending;
+  std::chrono::steady_clock::time_point m_last_received;
+  bool m_open = false;
+  bool m_bound = false;
+  bool m_unbinding = false;
+  unsigned m_submits_in_flight = 0;
+};
+
+} // namespace laporsms::smpp

@@ -1,0 +1,130 @@
+// The ESME side of one SMPP 3.4 link: connect, bind, keep alive, receive
+// deliver_sm/data_sm, send submit_sm within a window and a rate, reconnect
+// with backoff. One Session per [[smsc]] table; it owns one connection in
+// transceiver mode, or two (receiver and transmitter) in
+// receiver+transmitter mode.
+#pragma once
+
+#include <laporsms/smpp/pdu.hpp>
+#include <laporsms/util/net.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+namespace laporsms::smpp {
+
+enum class LinkState { down, binding, bound };
+std::string_view link_state_name(LinkState state);
+
+enum class BindLayout { transceiver, receiver_transmitter };
+
+struct SessionConfig {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 2775;
+  bool tls = false;
+  std::string system_id;
+  std::string password; // never logged
+  std::string system_type;
+  BindLayout layout = BindLayout::transceiver;
+  std::string address_range;
+  std::chrono::milliseconds enquire_link_interval{30000};
+  std::chrono::milliseconds response_timeout{10000};
+  unsigned window = 10;
+  unsigned submit_rate = 50;
+  std::chrono::milliseconds reconnect_min{1000};
+  std::chrono::milliseconds reconnect_max{60000};
+};
+
+enum class SubmitStatus {
+  accepted,           // submit_sm_resp ESME_ROK
+  rejected_temporary, // the SMSC said no for now (throttled, queue full, system error)
+  rejected_permanent, // the SMSC will never take it (bad address, ...)
+  not_sent,           // never left us: no transmitter bound, or the link fell first
+  no_response,        // left us, but no response within response_timeout or the link fell
+};
+
+struct SubmitResult {
+  SubmitStatus status = SubmitStatus::not_sent;
+  std::uint32_t command_status = 0;
+  std::string message_id;
+  std::string error;
+};
+
+// Live figures for laporctl status and metrics.
+struct LinkSnapshot {
+  std::string name;
+  LinkState state = LinkState::down;
+  std::int64_t since_ms = 0; // Unix ms of the last state change
+  std::string bind;          // "transceiver" or "receiver+transmitter"
+  unsigned window_in_use = 0;
+  std::optional<std::string> last_error;
+  std::uint64_t reconnects = 0;
+  std::uint64_t mo_received = 0;
+  std::uint64_t mt_submitted = 0;
+};
+
+class Connection;
+
+class Session {
+public:
+  // Called for each deliver_sm / data_sm; its result is the command_status of
+  // the response, sent only when it returns (after the store committed).
+  using InboundHandler = std::function<awaitable<std::uint32_t>(ShortMessageFields)>;
+
+  Session(asio::any_io_executor executor, SessionConfig config, InboundHandler on_inbound);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Connects, binds and serves until stop(); reconnects with backoff.
+  awaitable<void> run();
+
+  // Sends one submit_sm through the transmitting connection, waiting for a
+  // window slot and the rate limit; fills in sequence_number.
+  awaitable<SubmitResult> submit(SubmitSm pdu);
+
+  // Stops accepting new traffic: waits up to `grace` for submits awaiting
+  // their response, unbinds, closes. run() returns after.
+  awaitable<void> stop(std::chrono::milliseconds grace);
+
+  // Wakes when the transmitter becomes bound (the outbox waits on it).
+  void set_on_bound(std::function<void()> callback) { m_on_bound = std::move(callback); }
+
+  LinkSnapshot snapshot() const;
+  const SessionConfig& config() const { return m_config; }
+  bool can_transmit() const;
+
+private:
+  friend class Connection;
+  awaitable<void> run_connection(BindMode mode);
+  void set_state();
+  std::uint32_t next_sequence();
+  void note_error(std::string error);
+
+  asio::any_io_executor m_executor;
+  SessionConfig m_config;
+  InboundHandler m_on_inbound;
+  std::function<void()> m_on_bound;
+  std::shared_ptr<Connection> m_receiver;    // also the transceiver
+  std::shared_ptr<Connection> m_transmitter; // only in receiver+transmitter mode
+  bool m_stopping = false;
+  std::uint32_t m_sequence = 0;
+  LinkState m_state = LinkState::down;
+  std::int64_t m_since_ms = 0;
+  std::optional<std::string> m_last_error;
+  std::uint64_t m_reconnects = 0;
+  std::uint64_t m_mo_received = 0;
+  std::uint64_t m_mt_submitted = 0;
+  unsigned m_running = 0;
+  std::mt19937_64 m_rng;
+  // Token bucket for submit_rate: the earliest time the next submit may leave.
+  std::chrono::steady_clock::time_point m_next_submit{};
+};
+
+} // namespace laporsms::smpp

@@ -1,0 +1,28 @@
+// Filing an inbound SMS: the one transaction that stores the message, the
+// report it carries, the replies it calls for and the upstream job.
+#pragma once
+
+#include <laporsms/sms/command.hpp>
+#include <laporsms/store/records.hpp>
+#include <laporsms/store/sqlite.hpp>
+
+namespace laporsms::store {
+
+// Stores `sms` and acts on `command` (interfaces.md §3): a report gets a
+// reference, a `received` reply and an upstream job (unless the sender is
+// over its limit: then it is held, with one `rate_limited` reply a window);
+// CEK gets `status_reply` or `unknown_ref`; INFO gets `help`; anything else
+// gets `help` at most once a sender window. Runs inside the caller's
+// transaction; throws SqliteError on a storage fault.
+IntakeResult record_inbound(Connection& db, const InboundSms& sms, const sms::Command& command,
+                            const IntakePolicy& policy);
+
+// Queues one reply in the outbound queue; returns its id.
+std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
+                         std::string_view kind, std::string_view link, std::string_view msisdn,
+                         std::string_view text, std::int64_t now);
+
+// What a citizen is told about a report's state when no upstream status is known.
+std::string describe_state(std::string_view state);
+
+} // namespace laporsms::store

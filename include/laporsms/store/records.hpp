@@ -1,0 +1,94 @@
+// Value types that cross the store's boundary: what goes in, what comes out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace laporsms::store {
+
+// One SMS as it reached us, already decoded and parsed on the io thread.
+struct InboundSms {
+  std::string link;
+  std::int64_t received_at = 0; // Unix ms
+  std::string source_addr;      // as the SMSC sent it
+  std::string msisdn;           // normalised (628...)
+  std::string destination_addr;
+  std::uint8_t data_coding = 0;
+  std::uint8_t esm_class = 0;
+  std::vector<std::uint8_t> raw; // short_message or message_payload as received
+  std::string text;              // UTF-8
+  bool had_invalid = false;
+  bool binary = false;
+  bool short_or_alphanumeric_sender = false;
+};
+
+// The reply texts with their {placeholders}, as configured.
+struct ReplyTemplates {
+  std::string received;
+  std::string forwarded;
+  std::string status_changed;
+  std::string status_reply;
+  std::string help;
+  std::string empty_report;
+  std::string unknown_ref;
+  std::string rate_limited;
+  std::string failed;
+};
+
+struct IntakePolicy {
+  std::string ref_prefix = "MTR";
+  std::size_t min_report_chars = 10;
+  unsigned max_reports_per_sender = 5;
+  std::int64_t sender_window_ms = 3600 * 1000;
+  bool reply_to_short_numbers = false;
+  bool default_rahasia = true;
+  bool default_anonim = true;
+  ReplyTemplates replies;
+};
+
+struct IntakeResult {
+  std::int64_t inbound_id = 0;
+  std::optional<std::int64_t> report_id;
+  std::string ref;
+  int replies_queued = 0;
+  bool job_queued = false;
+};
+
+// A reply waiting in the outbound queue.
+struct OutboundItem {
+  std::int64_t id = 0;
+  std::string link;
+  std::string msisdn;
+  std::string text;
+  std::int64_t created_at = 0;
+};
+
+// A report due to be forwarded upstream.
+struct UpstreamJob {
+  std::int64_t report_id = 0;
+  std::string ref;
+  std::string msisdn;
+  std::string link;
+  std::string text;
+  bool rahasia = true;
+  bool anonim = true;
+  std::int64_t received_at = 0;
+  std::int64_t created_at = 0;
+  int attempts = 0; // including the one now claimed
+};
+
+enum class UpstreamOutcomeKind { delivered, temporary, auth_error, rejected, gave_up };
+
+struct UpstreamOutcome {
+  UpstreamOutcomeKind kind = UpstreamOutcomeKind::temporary;
+  std::string tracking_id;
+  std::string transaction_id;
+  std::string error;
+  std::int64_t started_at = 0;
+  std::int64_t finished_at = 0;
+  std::int64_t next_attempt_at = 0; // for temporary and auth_error
+};
+
+} // namespace laporsms::store

@@ -1,0 +1,161 @@
+// The store's write side: one SQLite connection owned by one thread. The
+// network side hands it work as functions and co_awaits their results;
+// whatever is queued together runs in one transaction (group commit), and
+// every result is delivered only after the COMMIT that made it durable.
+#pragma once
+
+#include <laporsms/store/sqlite.hpp>
+#include <laporsms/util/net.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+
+namespace laporsms::store {
+
+enum class Synchronous { full, normal };
+
+struct StoreOptions {
+  std::filesystem::path path;
+  Synchronous synchronous = Synchronous::full;
+  // Most tasks one transaction takes; bounds the latency a batch adds.
+  std::size_t max_batch = 1024;
+};
+
+struct StoreStats {
+  std::uint64_t transactions = 0;
+  std::uint64_t tasks = 0;
+  std::uint64_t failed_commits = 0;
+};
+
+class Store {
+public:
+  // Opens (creating if need be) and migrates the database, then starts the
+  // writer thread. Throws SqliteError / SchemaError when it cannot.
+  explicit Store(StoreOptions options);
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Runs what is queued, then stops the writer thread.
+  ~Store();
+
+  // Runs `fn(Connection&)` on the writer thread inside a transaction shared
+  // with whatever else is queued, and resumes the caller after that
+  // transaction committed. An exception from `fn` rolls back only its own
+  // work (a savepoint) and is rethrown here; a failed COMMIT is rethrown to
+  // every task of the batch.
+  template <typename F> auto execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>>;
+
+  // Runs `fn` on the writer thread and blocks until it committed: for
+  // start-up and tests, never from the io thread while it serves traffic.
+  template <typename F> auto execute_blocking(F fn) -> std::invoke_result_t<F&, Connection&>;
+
+  StoreStats stats() const;
+  const std::filesystem::path& path() const { return m_options.path; }
+
+private:
+  struct Task {
+    virtual ~Task() = default;
+    virtual void run(Connection& db) = 0;
+    virtual void complete(std::exception_ptr error) = 0;
+    std::exception_ptr error;
+  };
+
+  void enqueue(std::unique_ptr<Task> task);
+  void writer_main();
+  void run_batch(std::deque<std::unique_ptr<Task>>& batch);
+
+  StoreOptions m_options;
+  std::unique_ptr<Connection> m_db;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::deque<std::unique_ptr<Task>> m_queue;
+  bool m_stopping = false;
+  std::atomic<std::uint64_t> m_transactions{0};
+  std::atomic<std::uint64_t> m_tasks{0};
+  std::atomic<std::uint64_t> m_failed_commits{0};
+  std::thread m_thread;
+};
+
+// --- Inline implementations ---
+
+template <typename F>
+auto Store::execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>> {
+  using R = std::invoke_result_t<F&, Connection&>;
+  static_assert(!std::is_void_v<R>, "store tasks return a value");
+  static_assert(std::is_default_constructible_v<R>, "an error completes with R{}");
+  // Deliberately not a coroutine: g++ 12 mis-moves non-trivial coroutine
+  // parameters (a lambda capturing strings), so `fn` is moved straight into
+  // the task by the initiation, which the awaitable runs when co_awaited.
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
+      [this](auto handler, F f) {
+        using Handler = decltype(handler);
+        struct CoTask final : Task {
+          CoTask(F task_fn, Handler h)
+              : fn(std::move(task_fn)), handler(std::move(h)),
+                ex(asio::get_associated_executor(handler)) {}
+          void run(Connection& db) override { result = fn(db); }
+          void complete(std::exception_ptr err) override {
+            if (err) {
+              result = R{};
+            }
+            asio::post(ex, [h = std::move(handler), err, r = std::move(result)]() mutable {
+              std::move(h)(err, std::move(r));
+            });
+          }
+          F fn;
+          Handler handler;
+          asio::associated_executor_t<Handler> ex;
+          R result{};
+        };
+        enqueue(std::make_unique<CoTask>(std::move(f), std::move(handler)));
+      },
+      use_awaitable, std::move(fn));
+}
+
+template <typename F>
+auto Store::execute_blocking(F fn) -> std::invoke_result_t<F&, Connection&> {
+  using R = std::invoke_result_t<F&, Connection&>;
+  static_assert(!std::is_void_v<R>, "store tasks return a value");
+  struct BlockingTask final : Task {
+    explicit BlockingTask(F f) : fn(std::move(f)) {}
+    void run(Connection& db) override { result.emplace(fn(db)); }
+    void complete(std::exception_ptr err) override {
+      std::lock_guard lock(mutex);
+      outcome = err;
+      done = true;
+      cv.notify_one();
+    }
+    F fn;
+    std::optional<R> result;
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::exception_ptr outcome;
+  };
+  auto task = std::make_unique<BlockingTask>(std::move(fn));
+  auto* raw = task.get();
+  // The task object must outlive complete(): keep ownership here and give
+  // the queue a forwarding shell.
+  struct Shell final : Task {
+    explicit Shell(BlockingTask* t) : target(t) {}
+    void run(Connection& db) override { target->run(db); }
+    void complete(std::exception_ptr err) override { target->complete(err); }
+    BlockingTask* target;
+  };
+  enqueue(std::make_unique<Shell>(raw));
+  std::unique_lock lock(raw->mutex);
+  raw->cv.wait(lock, [raw] { return raw->done; });
+  if (raw->outcome) {
+    std::rethrow_exception(raw->outcome);
+  }
+  return std::move(*raw->result);
+}
+
+} // namespace laporsms::store

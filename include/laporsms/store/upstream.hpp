@@ -1,0 +1,28 @@
+// The upstream job queue: which reports are due to be forwarded, and the
+// record of each attempt. Every outcome is written before anything acts on it.
+#pragma once
+
+#include <laporsms/store/records.hpp>
+#include <laporsms/store/sqlite.hpp>
+
+#include <optional>
+#include <vector>
+
+namespace laporsms::store {
+
+// Claims up to `limit` pending jobs due at `now`, oldest first: each becomes
+// inflight with one more attempt counted, and its report `forwarding`.
+std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::size_t limit);
+
+// When the next pending job falls due, if any.
+std::optional<std::int64_t> next_due_at(Connection& db);
+
+// Records the outcome of the attempt on `job`, with the state changes and the
+// replies it causes, in the caller's transaction:
+// delivered → report forwarded with its tracking id, `forwarded` reply;
+// temporary / auth_error → pending again at outcome.next_attempt_at;
+// rejected / gave_up → report failed, `failed` reply.
+void record_upstream_outcome(Connection& db, const UpstreamJob& job, const UpstreamOutcome& outcome,
+                             const ReplyTemplates& replies);
+
+} // namespace laporsms::store

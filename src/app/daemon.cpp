@@ -1,0 +1,382 @@
+#include <laporsms/app/control.hpp>
+#include <laporsms/app/daemon.hpp>
+#include <laporsms/app/inbound.hpp>
+#include <laporsms/app/outbox.hpp>
+#include <laporsms/lapor/forwarder.hpp>
+#include <laporsms/smpp/session.hpp>
+#include <laporsms/store/operator.hpp>
+#include <laporsms/store/recovery.hpp>
+#include <laporsms/store/store.hpp>
+#include <laporsms/util/clock.hpp>
+#include <laporsms/util/log.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+
+#include <systemd/sd-daemon.h>
+
+namespace laporsms::app {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+store::ReplyTemplates to_templates(const RepliesConfig& r) {
+  return {r.received,     r.forwarded,   r.status_changed, r.status_reply, r.help,
+          r.empty_report, r.unknown_ref, r.rate_limited,   r.failed};
+}
+
+std::shared_ptr<const RuntimePolicy> make_policy(const Config& config) {
+  auto policy = std::make_shared<RuntimePolicy>();
+  policy->keywords.report = config.keywords.report;
+  policy->keywords.status = config.keywords.status;
+  policy->keywords.help = config.keywords.help;
+  auto& intake = policy->intake;
+  intake.ref_prefix = config.reports.ref_prefix;
+  intake.min_report_chars = config.limits.min_report_chars;
+  intake.max_reports_per_sender = config.limits.max_reports_per_sender;
+  intake.sender_window_ms = config.limits.sender_window.count();
+  intake.reply_to_short_numbers = config.limits.reply_to_short_numbers;
+  intake.default_rahasia = config.upstream.rahasia;
+  intake.default_anonim = config.upstream.anonim;
+  intake.replies = to_templates(config.replies);
+  return policy;
+}
+
+smpp::SessionConfig to_session_config(const SmscConfig& c) {
+  smpp::SessionConfig s;
+  s.name = c.name;
+  s.host = c.host;
+  s.port = c.port;
+  s.tls = c.tls;
+  s.system_id = c.system_id;
+  s.password = c.password;
+  s.system_type = c.system_type;
+  s.layout = c.bind == SmscConfig::BindKind::transceiver ? smpp::BindLayout::transceiver
+                                                         : smpp::BindLayout::receiver_transmitter;
+  s.address_range = c.address_range;
+  s.enquire_link_interval = c.enquire_link_interval;
+  s.response_timeout = c.response_timeout;
+  s.window = c.window;
+  s.submit_rate = c.submit_rate;
+  s.reconnect_min = c.reconnect_min;
+  s.reconnect_max = c.reconnect_max;
+  return s;
+}
+
+struct Link {
+  SmscConfig config;
+  std::unique_ptr<smpp::Session> session;
+  std::unique_ptr<OutboxSender> outbox;
+};
+
+// Counts events in the last minute, one bucket a second, for `laporctl status`.
+class MinuteCounter {
+public:
+  void add(std::int64_t now_ms) {
+    const auto second = now_ms / 1000;
+    trim(second);
+    if (m_buckets.empty() || m_buckets.back().first != second) {
+      m_buckets.emplace_back(second, 0);
+    }
+    ++m_buckets.back().second;
+  }
+  std::uint64_t total(std::int64_t now_ms) {
+    trim(now_ms / 1000);
+    std::uint64_t sum = 0;
+    for (const auto& [second, count] : m_buckets) {
+      sum += count;
+    }
+    return sum;
+  }
+
+private:
+  void trim(std::int64_t second) {
+    while (!m_buckets.empty() && m_buckets.front().first <= second - 60) {
+      m_buckets.pop_front();
+    }
+  }
+  std::deque<std::pair<std::int64_t, std::uint64_t>> m_buckets;
+};
+
+class Daemon {
+public:
+  explicit Daemon(const Config& config)
+      : m_config(config), m_policy(make_policy(config)),
+        m_store(store::StoreOptions{config.store.path,
+                                    config.store.synchronous == StoreConfig::Synchronous::full
+                                        ? store::Synchronous::full
+                                        : store::Synchronous::normal}),
+        m_http(m_io.get_executor(), lapor::HttpClientOptions{config.upstream.timeout,
+                                                              config.upstream.concurrency,
+                                                              config.upstream.ca_file}),
+        m_signals(m_io, SIGTERM, SIGINT), m_reload(m_io, SIGHUP), m_watchdog(m_io) {
+    lapor::AdapterOptions adapter_options{config.upstream.url, config.upstream.token,
+                                          config.upstream.status_url};
+    m_adapter = config.upstream.adapter == UpstreamConfig::Adapter::lapor_xml
+                    ? lapor::make_lapor_xml_adapter(adapter_options)
+                    : lapor::make_rest_json_adapter(adapter_options);
+    m_replies = to_templates(config.replies);
+    m_forwarder = std::make_unique<lapor::Forwarder>(
+        m_io.get_executor(), m_store, m_http, *m_adapter,
+        lapor::ForwarderOptions{config.upstream.concurrency, config.upstream.retry_min,
+                                config.upstream.retry_max, config.upstream.give_up_after},
+        [this]() -> const store::ReplyTemplates& { return m_replies; },
+        [this](const std::string& link) { wake_outbox(link); });
+    m_inbound = std::make_unique<InboundHandler>(
+        m_store, [this] { return m_policy; },
+        [this](const std::string& link, bool report_filed) {
+          m_inbound_minute.add(util::now_ms());
+          wake_outbox(link);
+          if (report_filed) {
+            m_forwarder->wake();
+          }
+        });
+    for (const auto& smsc : config.smsc) {
+      auto link = std::make_unique<Link>();
+      link->config = smsc;
+      const auto coding = smsc.default_data_coding;
+      const auto name = smsc.name;
+      link->session = std::make_unique<smpp::Session>(
+          m_io.get_executor(), to_session_config(smsc),
+          [this, name, coding](smpp::ShortMessageFields message) {
+            return m_inbound->handle(name, coding, std::move(message));
+          });
+      link->outbox = std::make_unique<OutboxSender>(
+          m_io.get_executor(), m_store, *link->session,
+          OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi});
+      auto* outbox = link->outbox.get();
+      link->session->set_on_bound([outbox] { outbox->wake(); });
+      m_links.push_back(std::move(link));
+    }
+    m_control = std::make_unique<ControlServer>(
+        m_io.get_executor(), config.control.socket,
+        [this](const json& request) { return handle_control(request); });
+  }
+
+  int run() {
+    const auto recovered = m_store.execute_blocking(
+        [](store::Connection& db) { return store::recover_on_startup(db, util::now_ms()); });
+    if (recovered.jobs_requeued > 0 || recovered.replies_unknown > 0) {
+      log::warn("recovery: {} upstream job(s) back in the queue, {} reply(ies) in doubt marked "
+                "unknown (not resent)",
+                recovered.jobs_requeued, recovered.replies_unknown);
+    }
+    auto ex = m_io.get_executor();
+    for (auto& link : m_links) {
+      asio::co_spawn(ex, link->session->run(), asio::detached);
+      asio::co_spawn(ex, link->outbox->run(), asio::detached);
+    }
+    asio::co_spawn(ex, m_forwarder->run(), asio::detached);
+    asio::co_spawn(ex, m_control->run(), asio::detached);
+    m_signals.async_wait([this](boost::system::error_code ec, int signo) {
+      if (!ec) {
+        log::info("signal {}: stopping; finishing work in flight (up to {} ms)", signo,
+                  m_config.daemon.shutdown_grace.count());
+        asio::co_spawn(m_io, shutdown(), asio::detached);
+      }
+    });
+    wait_for_reload();
+    start_watchdog();
+    sd_notify(0, "READY=1");
+    log::info("laporsmsd {} running: {} link(s), store {}", LAPORSMS_VERSION, m_links.size(),
+              m_config.store.path.string());
+    m_io.run();
+    log::info("laporsmsd stopped");
+    return 0;
+  }
+
+private:
+  void wake_outbox(const std::string& link) {
+    for (auto& l : m_links) {
+      if (l->config.name == link) {
+        l->outbox->wake();
+      }
+    }
+  }
+
+  void wait_for_reload() {
+    m_reload.async_wait([this](boost::system::error_code ec, int) {
+      if (ec) {
+        return;
+      }
+      reload();
+      wait_for_reload();
+    });
+  }
+
+  // SIGHUP: re-read the reply templates, keywords and rate limits. Anything
+  // else in the file needs a restart; a broken file changes nothing.
+  void reload() {
+    auto fresh = load_config(m_config.source);
+    if (!fresh) {
+      log::error("reload: {}; keeping the running configuration", fresh.error().to_string());
+      return;
+    }
+    m_policy = make_policy(*fresh);
+    m_replies = to_templates(fresh->replies);
+    log::info("reload: reply templates, keywords and limits re-read from {}",
+              m_config.source.string());
+  }
+
+  void start_watchdog() {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) {
+      return;
+    }
+    m_watchdog_interval = std::chrono::microseconds(usec / 2);
+    kick_watchdog();
+  }
+
+  void kick_watchdog() {
+    sd_notify(0, "WATCHDOG=1");
+    m_watchdog.expires_after(m_watchdog_interval);
+    m_watchdog.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        kick_watchdog();
+      }
+    });
+  }
+
+  awaitable<void> shutdown() {
+    sd_notify(0, "STOPPING=1");
+    const auto grace = m_config.daemon.shutdown_grace;
+    m_control->stop();
+    for (auto& link : m_links) {
+      link->outbox->stop();
+    }
+    co_await m_forwarder->stop(grace);
+    for (auto& link : m_links) {
+      co_await link->session->stop(grace);
+    }
+    m_reload.cancel();
+    m_watchdog.cancel();
+    // Give detached coroutines a moment to see the stop, then end the loop.
+    asio::steady_timer settle(m_io);
+    settle.expires_after(50ms);
+    co_await settle.async_wait(use_awaitable);
+    m_io.stop();
+  }
+
+  awaitable<json> handle_control(const json& request) {
+    const auto cmd = request.value("cmd", std::string());
+    if (cmd == "status") {
+      co_return status_json();
+    }
+    if (cmd == "ping") {
+      co_return json{{"ok", true}};
+    }
+    if (cmd == "retry") {
+      co_return co_await control_retry(request);
+    }
+    if (cmd == "resend") {
+      co_return co_await control_resend(request);
+    }
+    co_return json{{"ok", false}, {"error", "unknown command '" + cmd + "'"}};
+  }
+
+  awaitable<json> control_retry(const json& request) {
+    const auto now = util::now_ms();
+    if (request.value("failed", false)) {
+      const int n = co_await m_store.execute(
+          [now](store::Connection& db) { return store::retry_failed_reports(db, now); });
+      m_forwarder->wake();
+      co_return json{{"ok", true}, {"requeued", n}, {"message", fmt::format("{} report(s) requeued", n)}};
+    }
+    const auto key = request.value("ref", std::string());
+    auto retry = [key, now](store::Connection& db) {
+      const auto id = store::find_report(db, key);
+      if (!id) {
+        return std::string("no report ") + key;
+      }
+      return store::retry_report(db, *id, now) ? std::string()
+                                               : std::string("report ") + key +
+                                                     " is already forwarded or closed";
+    };
+    const auto outcome = co_await m_store.execute(std::move(retry));
+    if (!outcome.empty()) {
+      co_return json{{"ok", false}, {"error", outcome}};
+    }
+    m_forwarder->wake();
+    log::info("control: operator requeued {} for forwarding", key);
+    co_return json{{"ok", true}, {"message", key + " requeued for forwarding"}};
+  }
+
+  awaitable<json> control_resend(const json& request) {
+    const auto key = request.value("ref", std::string());
+    const auto now = util::now_ms();
+    auto resend = [key, now](store::Connection& db) {
+      const auto id = store::find_report(db, key);
+      return id ? store::resend_last_reply(db, *id, now) : std::nullopt;
+    };
+    const auto queued = co_await m_store.execute(std::move(resend));
+    if (!queued) {
+      co_return json{{"ok", false}, {"error", "no report " + key + " with a reply to resend"}};
+    }
+    for (auto& link : m_links) {
+      link->outbox->wake();
+    }
+    log::info("control: operator queued the last reply of {} again", key);
+    co_return json{{"ok", true}, {"message", "reply for " + key + " queued again"}};
+  }
+
+  json status_json() {
+    json links = json::array();
+    for (const auto& link : m_links) {
+      const auto snap = link->session->snapshot();
+      links.push_back({{"name", snap.name},
+                       {"state", smpp::link_state_name(snap.state)},
+                       {"since", util::format_rfc3339_utc(snap.since_ms)},
+                       {"bind", snap.bind},
+                       {"window_in_use", snap.window_in_use},
+                       {"last_error", snap.last_error ? json(*snap.last_error) : json(nullptr)},
+                       {"reconnects", snap.reconnects},
+                       {"mo_received", snap.mo_received},
+                       {"mt_submitted", snap.mt_submitted}});
+    }
+    const auto up = m_forwarder->snapshot();
+    const auto stats = m_store.stats();
+    return json{
+        {"ok", true},
+        {"daemon", "running"},
+        {"version", LAPORSMS_VERSION},
+        {"links", links},
+        {"upstream",
+         {{"state", lapor::upstream_state_name(up.state)},
+          {"last_error", up.last_error ? json(*up.last_error) : json(nullptr)},
+          {"in_flight", up.in_flight},
+          {"delivered", up.delivered},
+          {"temporary_failures", up.temporary},
+          {"auth_errors", up.auth_errors},
+          {"rejected", up.rejected}}},
+        {"throughput", {{"inbound_last_minute", m_inbound_minute.total(util::now_ms())}}},
+        {"store", {{"transactions", stats.transactions}, {"tasks", stats.tasks}}}};
+  }
+
+  Config m_config;
+  std::shared_ptr<const RuntimePolicy> m_policy;
+  store::ReplyTemplates m_replies;
+  asio::io_context m_io{1};
+  store::Store m_store;
+  lapor::HttpClient m_http;
+  std::unique_ptr<lapor::Adapter> m_adapter;
+  std::unique_ptr<lapor::Forwarder> m_forwarder;
+  std::unique_ptr<InboundHandler> m_inbound;
+  std::vector<std::unique_ptr<Link>> m_links;
+  std::unique_ptr<ControlServer> m_control;
+  asio::signal_set m_signals;
+  asio::signal_set m_reload;
+  asio::steady_timer m_watchdog;
+  std::chrono::microseconds m_watchdog_interval{0};
+  MinuteCounter m_inbound_minute;
+};
+
+} // namespace
+
+int run_daemon(const Config& config) {
+  Daemon daemon(config);
+  return daemon.run();
+}
+
+} // namespace laporsms::app

@@ -1,0 +1,122 @@
+#include <laporsms/app/outbox.hpp>
+#include <laporsms/sms/msisdn.hpp>
+#include <laporsms/sms/reply.hpp>
+#include <laporsms/store/outbox.hpp>
+#include <laporsms/util/clock.hpp>
+#include <laporsms/util/log.hpp>
+
+namespace laporsms::app {
+
+using namespace std::chrono_literals;
+
+OutboxSender::OutboxSender(asio::any_io_executor executor, store::Store& store,
+                           smpp::Session& session, OutboxOptions options)
+    : m_executor(executor), m_store(store), m_session(session), m_options(std::move(options)),
+      m_wakeup(executor) {}
+
+awaitable<void> OutboxSender::run() {
+  const auto& link = m_session.config().name;
+  // Two windows' worth in progress keeps the window full while the store
+  // records the previous results.
+  const unsigned max_in_progress = 2 * std::max(1U, m_session.config().window);
+  while (!m_stopping) {
+    if (m_pause > 0ms) {
+      asio::steady_timer timer(m_executor);
+      timer.expires_after(m_pause);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    if (!m_session.can_transmit() || m_in_progress >= max_in_progress) {
+      co_await m_wakeup.wait(1s);
+      continue;
+    }
+    std::vector<store::OutboundItem> items;
+    bool read_failed = false;
+    try {
+      const auto now = util::now_ms();
+      const auto limit = max_in_progress - m_in_progress;
+      const auto expire_before = now - m_options.max_age.count();
+      items = co_await m_store.execute([&link, limit, now, expire_before](store::Connection& db) {
+        return store::claim_outbound(db, link, limit, now, expire_before);
+      });
+    } catch (const std::exception& e) {
+      log::error("outbox {}: cannot read the queue: {}", link, e.what());
+      read_failed = true;
+    }
+    if (read_failed) {
+      co_await m_wakeup.wait(1s);
+      continue;
+    }
+    for (auto& item : items) {
+      ++m_in_progress;
+      asio::co_spawn(m_executor, send(std::move(item)), asio::detached);
+    }
+    if (items.empty()) {
+      co_await m_wakeup.wait(5s);
+    }
+  }
+}
+
+awaitable<void> OutboxSender::send(store::OutboundItem item) {
+  const auto parts = sms::encode_reply(item.text, static_cast<std::uint8_t>(item.id & 0xFF));
+  std::vector<std::string> message_ids;
+  smpp::SubmitResult last;
+  for (const auto& part : parts) {
+    smpp::SubmitSm pdu;
+    pdu.source = {m_options.source_addr_ton, m_options.source_addr_npi, m_options.source_addr};
+    pdu.destination = {1, 1, item.msisdn}; // international, E.164
+    pdu.esm_class = part.esm_class;
+    pdu.data_coding = part.data_coding;
+    pdu.registered_delivery = 1; // a receipt tells us delivered or not
+    pdu.short_message = part.short_message;
+    last = co_await m_session.submit(std::move(pdu));
+    if (last.status != smpp::SubmitStatus::accepted) {
+      break;
+    }
+    message_ids.push_back(last.message_id);
+  }
+  const auto now = util::now_ms();
+  const auto link = m_session.config().name;
+  try {
+    if (message_ids.size() == parts.size()) {
+      co_await m_store.execute([&item, &message_ids, now](store::Connection& db) {
+        store::record_submitted(db, item.id, message_ids, now);
+        return true;
+      });
+      m_pause = m_pause / 2 < 10ms ? 0ms : m_pause / 2;
+    } else if (!message_ids.empty() || last.status == smpp::SubmitStatus::no_response) {
+      // Some or all of it may have reached the SMSC: never resend blindly.
+      const auto error = message_ids.empty() ? last.error
+                                             : fmt::format("{} of {} parts sent; then: {}",
+                                                           message_ids.size(), parts.size(),
+                                                           last.error);
+      log::warn("outbox {}: reply {} to {} left in doubt: {}", link, item.id,
+                sms::mask_msisdn(item.msisdn), error);
+      co_await m_store.execute([&item, &error, now](store::Connection& db) {
+        store::record_submit_unknown(db, item.id, error, now);
+        return true;
+      });
+    } else {
+      const bool permanent = last.status == smpp::SubmitStatus::rejected_permanent;
+      if (last.status == smpp::SubmitStatus::rejected_temporary) {
+        // Throttled or queue full: slow down, then recover as answers succeed.
+        m_pause = std::clamp<std::chrono::milliseconds>(m_pause * 2, 100ms, 10s);
+        log::warn("outbox {}: SMSC asks us to slow down ({}); pausing {} ms", link, last.error,
+                  m_pause.count());
+      } else if (permanent) {
+        log::warn("outbox {}: reply {} to {} refused: {}", link, item.id,
+                  sms::mask_msisdn(item.msisdn), last.error);
+      }
+      co_await m_store.execute([&item, &last, permanent, now](store::Connection& db) {
+        store::record_submit_failed(db, item.id, last.error, permanent, now);
+        return true;
+      });
+    }
+  } catch (const std::exception& e) {
+    log::error("outbox {}: cannot record reply {}: {}", link, item.id, e.what());
+  }
+  --m_in_progress;
+  m_wakeup.notify();
+}
+
+} // namespace laporsms::app

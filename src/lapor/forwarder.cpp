@@ -1,0 +1,193 @@
+#include <laporsms/lapor/forwarder.hpp>
+#include <laporsms/sms/msisdn.hpp>
+#include <laporsms/store/upstream.hpp>
+#include <laporsms/util/backoff.hpp>
+#include <laporsms/util/clock.hpp>
+#include <laporsms/util/log.hpp>
+
+namespace laporsms::lapor {
+
+using namespace std::chrono_literals;
+
+std::string_view upstream_state_name(UpstreamState state) {
+  switch (state) {
+  case UpstreamState::ok:
+    return "ok";
+  case UpstreamState::retrying:
+    return "retrying";
+  case UpstreamState::auth_error:
+    return "auth_error";
+  case UpstreamState::circuit_open:
+    return "circuit_open";
+  }
+  return "ok";
+}
+
+store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::UpstreamJob& job,
+                                      const ForwarderOptions& options, std::int64_t started_at,
+                                      std::int64_t now, std::mt19937_64& rng) {
+  store::UpstreamOutcome outcome;
+  outcome.started_at = started_at;
+  outcome.finished_at = now;
+  outcome.error = result.error;
+  outcome.tracking_id = result.tracking_id;
+  outcome.transaction_id = result.transaction_id;
+  const auto attempts = static_cast<unsigned>(std::max(job.attempts, 1));
+  switch (result.outcome) {
+  case Outcome::delivered:
+    outcome.kind = store::UpstreamOutcomeKind::delivered;
+    return outcome;
+  case Outcome::rejected:
+    outcome.kind = store::UpstreamOutcomeKind::rejected;
+    return outcome;
+  case Outcome::auth_error:
+    // A wrong token does not fix itself quickly: retry at the slow end, and
+    // never give up on the report for it (operators are alerted instead).
+    outcome.kind = store::UpstreamOutcomeKind::auth_error;
+    outcome.next_attempt_at = now + options.retry_max.count();
+    return outcome;
+  case Outcome::temporary:
+    break;
+  }
+  if (now - job.created_at >= options.give_up_after.count()) {
+    outcome.kind = store::UpstreamOutcomeKind::gave_up;
+    outcome.error = "gave up after give_up_after: " + result.error;
+    return outcome;
+  }
+  outcome.kind = store::UpstreamOutcomeKind::temporary;
+  outcome.next_attempt_at =
+      now + util::backoff_delay(options.retry_min, options.retry_max, attempts, rng).count();
+  return outcome;
+}
+
+Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
+                     const Adapter& adapter, ForwarderOptions options,
+                     std::function<const store::ReplyTemplates&()> replies,
+                     std::function<void(const std::string&)> on_reply_queued)
+    : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter),
+      m_options(options), m_replies(std::move(replies)),
+      m_on_reply_queued(std::move(on_reply_queued)), m_wakeup(executor),
+      m_rng(std::random_device{}()) {}
+
+ForwarderSnapshot Forwarder::snapshot() const {
+  auto snap = m_counters;
+  snap.in_flight = m_in_flight;
+  return snap;
+}
+
+awaitable<void> Forwarder::run() {
+  while (!m_stopping) {
+    std::chrono::milliseconds sleep = 60s;
+    const unsigned free_slots =
+        m_options.concurrency > m_in_flight ? m_options.concurrency - m_in_flight : 0;
+    if (free_slots > 0) {
+      const auto now = util::now_ms();
+      try {
+        auto jobs = co_await m_store.execute([now, free_slots](store::Connection& db) {
+          return store::claim_due_jobs(db, now, free_slots);
+        });
+        for (auto& job : jobs) {
+          ++m_in_flight;
+          asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
+        }
+        if (jobs.size() < free_slots) {
+          const auto due = co_await m_store.execute(
+              [](store::Connection& db) { return store::next_due_at(db); });
+          if (due) {
+            sleep = std::clamp<std::chrono::milliseconds>(
+                std::chrono::milliseconds(*due - util::now_ms()), 0ms, 60s);
+          }
+        } else {
+          sleep = 0ms; // more may be due: look again once a slot frees
+        }
+      } catch (const std::exception& e) {
+        log::error("upstream: cannot read the job queue: {}", e.what());
+        sleep = 1s;
+      }
+    }
+    if (sleep > 0ms || free_slots == 0) {
+      co_await m_wakeup.wait(free_slots == 0 ? std::chrono::milliseconds(60s) : sleep);
+    }
+  }
+}
+
+awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
+  const auto started_at = util::now_ms();
+  Submission submission;
+  submission.ref = job.ref;
+  submission.msisdn = job.msisdn;
+  submission.text = job.text;
+  submission.received_at =
+      util::format_rfc3339(job.received_at, util::local_utc_offset_minutes(job.received_at));
+  submission.rahasia = job.rahasia;
+  submission.anonim = job.anonim;
+
+  SubmitResult result;
+  try {
+    auto request = m_adapter.build_submit(submission);
+    const auto response = co_await m_http.send(std::move(request));
+    result = m_adapter.classify_submit(response);
+  } catch (const std::exception& e) {
+    result.outcome = Outcome::temporary;
+    result.error = e.what();
+  }
+  const auto outcome = decide_outcome(result, job, m_options, started_at, util::now_ms(), m_rng);
+  try {
+    co_await m_store.execute([&job, &outcome, this](store::Connection& db) {
+      store::record_upstream_outcome(db, job, outcome, m_replies());
+      return true;
+    });
+  } catch (const std::exception& e) {
+    // Not recorded: the job stays inflight in the database and goes back to
+    // pending at the next start-up (recover_on_startup).
+    log::error("upstream: cannot record the outcome for {}: {}", job.ref, e.what());
+  }
+  switch (outcome.kind) {
+  case store::UpstreamOutcomeKind::delivered:
+    ++m_counters.delivered;
+    m_counters.state = UpstreamState::ok;
+    m_counters.last_error.reset();
+    log::info("upstream: {} from {} forwarded, tracking id {} (attempt {})", job.ref,
+              sms::mask_msisdn(job.msisdn), outcome.tracking_id, job.attempts);
+    m_on_reply_queued(job.link);
+    break;
+  case store::UpstreamOutcomeKind::temporary:
+    ++m_counters.temporary;
+    m_counters.state = UpstreamState::retrying;
+    m_counters.last_error = outcome.error;
+    log::warn("upstream: {} not forwarded (attempt {}): {}; next try in {} ms", job.ref,
+              job.attempts, outcome.error, outcome.next_attempt_at - outcome.finished_at);
+    break;
+  case store::UpstreamOutcomeKind::auth_error:
+    ++m_counters.auth_errors;
+    m_counters.state = UpstreamState::auth_error;
+    m_counters.last_error = outcome.error;
+    log::error("upstream: the API refused our credentials ({}); {} waits; check upstream.token",
+               outcome.error, job.ref);
+    break;
+  case store::UpstreamOutcomeKind::rejected:
+  case store::UpstreamOutcomeKind::gave_up:
+    ++m_counters.rejected;
+    m_counters.last_error = outcome.error;
+    log::error("upstream: {} failed for good: {}; the citizen is told, operators: laporctl retry {}",
+               job.ref, outcome.error, job.ref);
+    m_on_reply_queued(job.link);
+    break;
+  }
+  --m_in_flight;
+  m_wakeup.notify();
+}
+
+awaitable<void> Forwarder::stop(std::chrono::milliseconds grace) {
+  m_stopping = true;
+  m_wakeup.notify();
+  asio::steady_timer timer(m_executor);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (m_in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(50ms);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+} // namespace laporsms::lapor

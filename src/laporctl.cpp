@@ -1,0 +1,219 @@
+// laporctl: the operator's tool (interfaces.md §1). Reads the database
+// read-only; asks the daemon over its control socket for live state and for
+// the commands that change something (retry, resend).
+#include <laporsms/app/config.hpp>
+#include <laporsms/cli/control_client.hpp>
+#include <laporsms/cli/queries.hpp>
+#include <laporsms/cli/status.hpp>
+#include <laporsms/store/sqlite.hpp>
+#include <laporsms/util/clock.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace {
+
+using namespace laporsms;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr int k_exit_usage = 64;
+constexpr int k_exit_critical = 2;
+
+std::unique_ptr<store::Connection> open_read_only(const app::Config& config) {
+  if (!std::filesystem::exists(config.store.path)) {
+    throw std::runtime_error("no database at " + config.store.path.string() +
+                             " (has laporsmsd ever run with this configuration?)");
+  }
+  return std::make_unique<store::Connection>("file:" + config.store.path.string() + "?mode=ro",
+                                             store::OpenMode::read_only);
+}
+
+std::optional<std::int64_t> parse_date(const std::string& text) {
+  std::tm tm{};
+  if (strptime(text.c_str(), "%Y-%m-%d", &tm) == nullptr) {
+    return std::nullopt;
+  }
+  tm.tm_isdst = -1;
+  return static_cast<std::int64_t>(std::mktime(&tm)) * 1000;
+}
+
+void print_json(const json& doc) { std::cout << doc.dump(2) << "\n"; }
+
+void print_reports_text(const json& reports) {
+  if (reports.empty()) {
+    std::cout << "no reports\n";
+    return;
+  }
+  for (const auto& r : reports) {
+    const auto tracking = r["tracking_id"].is_string() ? "#" + r["tracking_id"].get<std::string>()
+                                                       : std::string("-");
+    auto text = r.value("text", "");
+    if (text.size() > 60) {
+      text = text.substr(0, 57) + "...";
+    }
+    std::cout << fmt::format("{:<10} {:<10} {:<10} {:<15} {}  {}\n", r.value("ref", ""), tracking,
+                             r.value("state", ""), r.value("msisdn", ""),
+                             r.value("received_at", ""), text);
+  }
+}
+
+int run_control_command(const app::Config& config, const json& request, bool as_json) {
+  const auto reply = cli::ask_daemon(config.control.socket, request, 5s);
+  if (!reply) {
+    std::cerr << "laporctl: cannot reach laporsmsd: " << reply.error() << "\n";
+    return k_exit_critical;
+  }
+  if (as_json) {
+    print_json(*reply);
+  } else {
+    std::cout << reply->value("message", reply->value("ok", false) ? "ok" : "failed") << "\n";
+  }
+  if (!reply->value("ok", false)) {
+    if (!as_json && reply->contains("error")) {
+      std::cerr << "laporctl: " << (*reply)["error"].get<std::string>() << "\n";
+    }
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"laporctl: see and steer the laporsms SMS gateway", "laporctl"};
+  cli.require_subcommand(1);
+  std::optional<std::string> config_option;
+  bool as_json = false;
+  cli.add_option("--config", config_option, "configuration file of the daemon");
+  cli.add_flag("--json", as_json, "print one JSON document");
+
+  auto* status_cmd = cli.add_subcommand("status", "SMPP links, queues, upstream; exit 0/1/2");
+  auto* reports_cmd = cli.add_subcommand("reports", "list reports, newest first");
+  std::optional<std::string> state_filter;
+  std::optional<std::string> since_filter;
+  int limit = 50;
+  reports_cmd->add_option("--state", state_filter, "received|forwarding|forwarded|closed|failed|held");
+  reports_cmd->add_option("--since", since_filter, "YYYY-MM-DD");
+  reports_cmd->add_option("--limit", limit, "at most N")->check(CLI::PositiveNumber);
+  auto* report_cmd = cli.add_subcommand("report", "one report with its history");
+  std::string ref;
+  report_cmd->add_option("REF", ref, "local ref or tracking id")->required();
+  auto* messages_cmd = cli.add_subcommand("messages", "SMS in and out, newest first");
+  std::string direction;
+  int message_limit = 50;
+  messages_cmd->add_option("--direction", direction, "in|out")
+      ->check(CLI::IsMember({"in", "out"}));
+  messages_cmd->add_option("--limit", message_limit, "at most N")->check(CLI::PositiveNumber);
+  auto* retry_cmd = cli.add_subcommand("retry", "requeue upstream forwarding");
+  std::string retry_ref;
+  bool retry_failed = false;
+  retry_cmd->add_option("REF", retry_ref, "local ref or tracking id");
+  retry_cmd->add_flag("--failed", retry_failed, "every failed report");
+  auto* resend_cmd = cli.add_subcommand("resend", "queue the last reply of a report again");
+  std::string resend_ref;
+  resend_cmd->add_option("REF", resend_ref, "local ref or tracking id")->required();
+  for (auto* sub : {status_cmd, reports_cmd, report_cmd, messages_cmd, retry_cmd, resend_cmd}) {
+    sub->fallthrough(); // --config / --json may follow the command
+  }
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = cli.exit(e);
+    return rc == 0 ? 0 : k_exit_usage;
+  }
+  if (retry_cmd->parsed() && retry_ref.empty() == !retry_failed) {
+    std::cerr << "laporctl: retry takes a REF or --failed\n";
+    return k_exit_usage;
+  }
+
+  const auto path = app::resolve_config_path(
+      config_option ? std::optional<std::filesystem::path>(*config_option) : std::nullopt);
+  const auto config = app::load_config(path);
+  if (!config) {
+    std::cerr << config.error().to_string() << "\n";
+    return k_exit_usage;
+  }
+
+  try {
+    const auto now = util::now_ms();
+    if (status_cmd->parsed()) {
+      std::optional<json> live;
+      if (auto reply = cli::ask_daemon(config->control.socket, json{{"cmd", "status"}}, 3s)) {
+        live = std::move(*reply);
+      }
+      json queues = json::object();
+      try {
+        auto db = open_read_only(*config);
+        queues = cli::queue_depths(*db, now);
+      } catch (const std::exception& e) {
+        queues = {{"error", e.what()}};
+      }
+      const auto doc = cli::build_status(*config, live, queues, now);
+      if (as_json) {
+        print_json(doc);
+      } else {
+        std::cout << cli::render_status_text(doc);
+      }
+      return cli::health_exit_code(doc, now);
+    }
+    if (retry_cmd->parsed()) {
+      return run_control_command(*config,
+                                 retry_failed ? json{{"cmd", "retry"}, {"failed", true}}
+                                              : json{{"cmd", "retry"}, {"ref", retry_ref}},
+                                 as_json);
+    }
+    if (resend_cmd->parsed()) {
+      return run_control_command(*config, json{{"cmd", "resend"}, {"ref", resend_ref}}, as_json);
+    }
+    auto db = open_read_only(*config);
+    if (reports_cmd->parsed()) {
+      cli::ReportFilter filter;
+      filter.state = state_filter;
+      filter.limit = limit;
+      if (since_filter) {
+        filter.since_ms = parse_date(*since_filter);
+        if (!filter.since_ms) {
+          std::cerr << "laporctl: --since takes a date such as 2026-11-01\n";
+          return k_exit_usage;
+        }
+      }
+      const auto reports = cli::list_reports(*db, filter);
+      as_json ? print_json(reports) : print_reports_text(reports);
+      return 0;
+    }
+    if (report_cmd->parsed()) {
+      const auto report = cli::report_detail(*db, ref);
+      if (report.is_null()) {
+        std::cerr << "laporctl: no report " << ref << "\n";
+        return 1;
+      }
+      print_json(report); // the detail is structured; JSON reads best for both
+      return 0;
+    }
+    if (messages_cmd->parsed()) {
+      const auto messages = cli::list_messages(*db, direction, message_limit);
+      if (as_json) {
+        print_json(messages);
+      } else {
+        for (const auto& m : messages) {
+          std::cout << fmt::format("{} {:<3} {:<10} {:<15} {:<13} {}\n", m.value("at", ""),
+                                   m.value("direction", ""), m.value("link", ""),
+                                   m.value("msisdn", ""), m.value("state", ""),
+                                   m.value("text", ""));
+        }
+      }
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "laporctl: " << e.what() << "\n";
+    return k_exit_critical;
+  }
+  return k_exit_usage;
+}

@@ -1,0 +1,487 @@
+#include <laporsms/smpp/codec.hpp>
+#include <laporsms/smpp/connection.hpp>
+#include <laporsms/util/log.hpp>
+
+#include <array>
+
+namespace laporsms::smpp {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string_view mode_name(BindMode mode) {
+  switch (mode) {
+  case BindMode::transmitter:
+    return "transmitter";
+  case BindMode::receiver:
+    return "receiver";
+  case BindMode::transceiver:
+    return "transceiver";
+  }
+  return "transceiver";
+}
+
+std::string bind_error_text(std::uint32_t status) {
+  switch (status) {
+  case status::invalid_password:
+    return "invalid password (ESME_RINVPASWD)";
+  case status::invalid_system_id:
+    return "invalid system_id (ESME_RINVSYSID)";
+  case status::already_bound:
+    return "already bound (ESME_RALYBND)";
+  case status::bind_failed:
+    return "bind failed (ESME_RBINDFAIL)";
+  default:
+    return fmt::format("bind refused with status 0x{:08X}", status);
+  }
+}
+
+// Statuses after which the same submit_sm may succeed later.
+bool is_temporary_submit_status(std::uint32_t command_status) {
+  switch (command_status) {
+  case status::throttled:
+  case status::message_queue_full:
+  case status::system_error:
+  case status::temporary_app_error:
+  case status::unknown_error:
+  case status::invalid_bind_status:
+    return true;
+  default:
+    return false;
+  }
+}
+
+} // namespace
+
+Connection::Connection(Session& session, BindMode mode)
+    : m_session(session), m_mode(mode), m_socket(session.m_executor),
+      m_write_wake(session.m_executor), m_window_wake(session.m_executor),
+      m_closed_wake(session.m_executor),
+      m_last_received(std::chrono::steady_clock::now()) {}
+
+std::string Connection::label() const {
+  return fmt::format("smsc {} ({})", m_session.m_config.name, mode_name(m_mode));
+}
+
+awaitable<bool> Connection::open() {
+  const auto& cfg = m_session.m_config;
+  auto self = shared_from_this();
+  try {
+    tcp::resolver resolver(m_session.m_executor);
+    const auto endpoints =
+        co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), use_awaitable);
+    // A deadline for connect: close the socket when it passes.
+    asio::steady_timer deadline(m_session.m_executor);
+    deadline.expires_after(cfg.response_timeout);
+    deadline.async_wait([this, self](boost::system::error_code ec) {
+      if (!ec) {
+        m_socket.close();
+      }
+    });
+    co_await asio::async_connect(m_socket, endpoints, use_awaitable);
+    deadline.cancel();
+    m_socket.set_option(tcp::no_delay(true));
+  } catch (const boost::system::system_error& e) {
+    m_session.note_error(fmt::format("connect to {}:{} failed: {}", cfg.host, cfg.port,
+                                     e.code().message()));
+    close("connect failed");
+    co_return false;
+  }
+  m_open = true;
+  m_last_received = std::chrono::steady_clock::now();
+  asio::co_spawn(m_session.m_executor, writer(), asio::detached);
+  // The reader must run before the bind: it is what delivers bind_resp.
+  asio::co_spawn(m_session.m_executor, reader(), asio::detached);
+
+  BindRequest bind;
+  bind.sequence_number = m_session.next_sequence();
+  bind.mode = m_mode;
+  bind.system_id = cfg.system_id;
+  bind.password = cfg.password;
+  bind.system_type = cfg.system_type;
+  bind.address_range = cfg.address_range;
+  Pdu bind_pdu = std::move(bind);
+  auto response = co_await request(std::move(bind_pdu), cfg.response_timeout);
+  if (!response) {
+    m_session.note_error(
+        fmt::format("bind as {} with system_id '{}' got no answer", mode_name(m_mode), cfg.system_id));
+    close("bind timed out");
+    co_return false;
+  }
+  const auto* resp = std::get_if<BindResponse>(&*response);
+  const std::uint32_t status = resp != nullptr ? resp->command_status
+                               : std::holds_alternative<GenericNack>(*response)
+                                   ? std::get<GenericNack>(*response).command_status
+                                   : status::bind_failed;
+  if (status != status::ok) {
+    m_session.note_error(fmt::format("bind as {} with system_id '{}' refused: {}",
+                                     mode_name(m_mode), cfg.system_id, bind_error_text(status)));
+    close("bind refused");
+    co_return false;
+  }
+  m_bound = true;
+  log::info("{}: bound to {}:{} as system_id '{}'", label(), cfg.host, cfg.port, cfg.system_id);
+  asio::co_spawn(m_session.m_executor, keepalive(), asio::detached);
+  co_return true;
+}
+
+awaitable<void> Connection::serve() {
+  auto self = shared_from_this();
+  while (m_open) {
+    boost::system::error_code ec;
+    m_closed_wake.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await m_closed_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+awaitable<void> Connection::reader() {
+  auto self = shared_from_this();
+  std::vector<std::uint8_t> frame;
+  frame.reserve(512);
+  while (m_open) {
+    std::array<std::uint8_t, 4> length_bytes{};
+    boost::system::error_code ec;
+    co_await asio::async_read(m_socket, asio::buffer(length_bytes),
+                              asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (m_open) {
+        close(ec == asio::error::eof ? "peer closed the connection" : ec.message());
+      }
+      break;
+    }
+    const auto length = frame_length(length_bytes);
+    if (!length) {
+      // A command_length we cannot trust leaves no way to find the next
+      // frame: say so, then drop the connection.
+      send_nack(0, length.error().command_status);
+      log::warn("{}: {}; closing the connection", label(), length.error().detail);
+      m_session.note_error(length.error().detail);
+      co_await asio::post(m_session.m_executor, use_awaitable); // let the writer flush the nack
+      close("bad command_length");
+      break;
+    }
+    frame.resize(*length);
+    std::copy(length_bytes.begin(), length_bytes.end(), frame.begin());
+    co_await asio::async_read(m_socket, asio::buffer(frame.data() + 4, frame.size() - 4),
+                              asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (m_open) {
+        close(ec.message());
+      }
+      break;
+    }
+    m_last_received = std::chrono::steady_clock::now();
+    auto pdu = decode(frame);
+    if (!pdu) {
+      const auto& err = pdu.error();
+      log::warn("{}: rejected a frame ({}): {}", label(), command_name(err.command_id), err.detail);
+      if (err.fatal) {
+        send_nack(err.sequence_number, err.command_status);
+        close("undecodable frame");
+        break;
+      }
+      // A request we cannot parse gets a NACK; a response we cannot parse is
+      // dropped (its requester times out), as the spec has no answer to it.
+      if ((err.command_id & 0x80000000U) == 0) {
+        if (err.command_id == command_id::deliver_sm || err.command_id == command_id::data_sm) {
+          // The frame is intact but its body is not: answer the command itself.
+          if (err.command_id == command_id::deliver_sm) {
+            send(DeliverSmResp{err.sequence_number, err.command_status});
+          } else {
+            send(DataSmResp{err.sequence_number, err.command_status, {}});
+          }
+        } else {
+          send_nack(err.sequence_number, err.command_status);
+        }
+      }
+      continue;
+    }
+    dispatch(std::move(*pdu));
+  }
+}
+
+void Connection::dispatch(Pdu pdu) {
+  std::visit(
+      [this](auto&& p) {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, DeliverSm> || std::is_same_v<T, DataSm>) {
+          const std::uint32_t cmd =
+              std::is_same_v<T, DeliverSm> ? command_id::deliver_sm : command_id::data_sm;
+          if (m_mode == BindMode::transmitter) {
+            send_nack(p.sequence_number, status::invalid_bind_status);
+            return;
+          }
+          ShortMessageFields fields;
+          if constexpr (std::is_same_v<T, DeliverSm>) {
+            fields = p;
+          } else {
+            fields.sequence_number = p.sequence_number;
+            fields.service_type = p.service_type;
+            fields.source = p.source;
+            fields.destination = p.destination;
+            fields.esm_class = p.esm_class;
+            fields.registered_delivery = p.registered_delivery;
+            fields.data_coding = p.data_coding;
+            fields.tlvs = p.tlvs;
+          }
+          const auto seq = p.sequence_number;
+          asio::co_spawn(m_session.m_executor, answer_inbound(std::move(fields), cmd, seq),
+                         asio::detached);
+        } else if constexpr (std::is_same_v<T, EnquireLink>) {
+          send(EnquireLinkResp{p.sequence_number, status::ok});
+        } else if constexpr (std::is_same_v<T, Unbind>) {
+          log::info("{}: the SMSC unbound", label());
+          send(UnbindResp{p.sequence_number, status::ok});
+          m_bound = false;
+          m_unbinding = true;
+          // Close once the writer flushed the unbind_resp.
+          asio::co_spawn(
+              m_session.m_executor,
+              [self = shared_from_this()]() -> awaitable<void> {
+                asio::steady_timer t(self->m_session.m_executor);
+                t.expires_after(200ms);
+                co_await t.async_wait(use_awaitable);
+                self->close("unbound by the SMSC");
+              },
+              asio::detached);
+        } else if constexpr (std::is_same_v<T, Outbind>) {
+          // We always bind ourselves; an outbind on a live session means nothing.
+          log::warn("{}: ignored an outbind", label());
+        } else if constexpr (std::is_same_v<T, BindRequest> || std::is_same_v<T, SubmitSm>) {
+          // Requests only an SMSC may receive.
+          send_nack(p.sequence_number, status::invalid_command_id);
+        } else {
+          dispatch_response(p.sequence_number, std::forward<decltype(p)>(p));
+        }
+      },
+      std::move(pdu));
+}
+
+void Connection::dispatch_response(std::uint32_t sequence, Pdu pdu) {
+  const auto it = m_pending.find(sequence);
+  if (it == m_pending.end()) {
+    log::debug("{}: a response to sequence {} nobody waits for ({})", label(), sequence,
+               command_name(command_id_of(pdu)));
+    return;
+  }
+  it->second->response = std::move(pdu);
+  it->second->timer->cancel();
+  m_pending.erase(it);
+}
+
+awaitable<void> Connection::answer_inbound(ShortMessageFields fields, std::uint32_t command,
+                                           std::uint32_t sequence) {
+  auto self = shared_from_this();
+  std::uint32_t result = status::temporary_app_error;
+  if (m_unbinding) {
+    // Shutting down: the SMSC keeps the message and delivers it again.
+    result = status::temporary_app_error;
+  } else {
+    ++m_session.m_mo_received;
+    try {
+      result = co_await m_session.m_on_inbound(std::move(fields));
+    } catch (const std::exception& e) {
+      log::error("{}: storing an inbound message failed: {}", label(), e.what());
+      result = status::temporary_app_error;
+    }
+  }
+  if (!m_open) {
+    co_return; // the SMSC will redeliver what it did not see acknowledged
+  }
+  if (command == command_id::deliver_sm) {
+    send(DeliverSmResp{sequence, result});
+  } else {
+    send(DataSmResp{sequence, result, {}});
+  }
+}
+
+awaitable<std::optional<Pdu>> Connection::request(Pdu pdu, std::chrono::milliseconds timeout) {
+  auto self = shared_from_this();
+  if (!m_open) {
+    co_return std::nullopt;
+  }
+  asio::steady_timer timer(m_session.m_executor);
+  Pending pending{&timer, std::nullopt};
+  const auto sequence = sequence_of(pdu);
+  m_pending[sequence] = &pending;
+  send(pdu);
+  timer.expires_after(timeout);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  // Still registered: timed out, or the connection closed under us.
+  const auto it = m_pending.find(sequence);
+  if (it != m_pending.end() && it->second == &pending) {
+    m_pending.erase(it);
+  }
+  co_return std::move(pending.response);
+}
+
+awaitable<bool> Connection::wait_for_window(unsigned window) {
+  auto self = shared_from_this();
+  while (m_open && m_bound && m_submits_in_flight >= window) {
+    boost::system::error_code ec;
+    m_window_wake.expires_after(1s);
+    co_await m_window_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  co_return m_open && m_bound;
+}
+
+awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
+  auto self = shared_from_this();
+  SubmitResult result;
+  if (!m_open || !m_bound) {
+    result.status = SubmitStatus::not_sent;
+    result.error = "link not bound";
+    co_return result;
+  }
+  ++m_submits_in_flight;
+  Pdu submit_pdu = std::move(pdu);
+  auto response = co_await request(std::move(submit_pdu), m_session.m_config.response_timeout);
+  --m_submits_in_flight;
+  m_window_wake.cancel_one();
+  if (!response) {
+    result.status = SubmitStatus::no_response;
+    result.error = m_open ? "no submit_sm_resp within response_timeout"
+                          : "link closed before submit_sm_resp";
+    co_return result;
+  }
+  if (const auto* resp = std::get_if<SubmitSmResp>(&*response)) {
+    result.command_status = resp->command_status;
+    result.message_id = resp->message_id;
+  } else if (const auto* nack = std::get_if<GenericNack>(&*response)) {
+    result.command_status = nack->command_status;
+  } else {
+    result.command_status = status::system_error;
+  }
+  if (result.command_status == status::ok) {
+    result.status = SubmitStatus::accepted;
+    ++m_session.m_mt_submitted;
+  } else {
+    result.status = is_temporary_submit_status(result.command_status)
+                        ? SubmitStatus::rejected_temporary
+                        : SubmitStatus::rejected_permanent;
+    result.error = fmt::format("submit_sm_resp status 0x{:08X}", result.command_status);
+  }
+  co_return result;
+}
+
+awaitable<void> Connection::unbind_and_close(std::chrono::milliseconds grace) {
+  auto self = shared_from_this();
+  m_unbinding = true;
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (m_open && m_submits_in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+    boost::system::error_code ec;
+    m_window_wake.expires_after(50ms);
+    co_await m_window_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  if (m_open && m_bound) {
+    const auto remaining = std::max<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                              std::chrono::steady_clock::now()),
+        500ms);
+    Pdu unbind = Unbind{m_session.next_sequence()};
+    const auto response = co_await request(std::move(unbind),
+                                           std::min(remaining, m_session.m_config.response_timeout));
+    m_bound = false;
+    log::info("{}: {}", label(), response ? "unbound" : "no unbind_resp; closing anyway");
+  }
+  close("shutting down");
+}
+
+void Connection::send(const Pdu& pdu) {
+  auto bytes = encode(pdu);
+  if (!bytes) {
+    log::error("{}: cannot encode {}: {}", label(), command_name(command_id_of(pdu)), bytes.error());
+    return;
+  }
+  m_outgoing.push_back(std::move(*bytes));
+  m_write_wake.cancel_one();
+}
+
+void Connection::send_nack(std::uint32_t sequence, std::uint32_t status) {
+  send(GenericNack{sequence, status});
+}
+
+awaitable<void> Connection::writer() {
+  auto self = shared_from_this();
+  std::vector<asio::const_buffer> buffers;
+  std::deque<std::vector<std::uint8_t>> in_flight;
+  while (m_open) {
+    if (m_outgoing.empty()) {
+      boost::system::error_code ec;
+      m_write_wake.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await m_write_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    // Everything queued goes out in one gathered write.
+    in_flight.swap(m_outgoing);
+    buffers.clear();
+    for (const auto& b : in_flight) {
+      buffers.emplace_back(asio::buffer(b));
+    }
+    boost::system::error_code ec;
+    co_await asio::async_write(m_socket, buffers, asio::redirect_error(use_awaitable, ec));
+    in_flight.clear();
+    if (ec) {
+      close(fmt::format("write failed: {}", ec.message()));
+    }
+  }
+}
+
+awaitable<void> Connection::keepalive() {
+  auto self = shared_from_this();
+  const auto interval = m_session.m_config.enquire_link_interval;
+  asio::steady_timer timer(m_session.m_executor);
+  while (m_open && m_bound) {
+    timer.expires_after(std::min<std::chrono::milliseconds>(interval, 1s));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (!m_open || !m_bound) {
+      break;
+    }
+    const auto idle = std::chrono::steady_clock::now() - m_last_received;
+    if (idle >= 3 * interval) {
+      m_session.note_error("no PDU from the SMSC for 3 enquire_link intervals");
+      log::warn("{}: peer silent for {} ms; reconnecting", label(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(idle).count());
+      close("dead peer");
+      break;
+    }
+    if (idle >= interval) {
+      // The response updates m_last_received through the reader.
+      asio::co_spawn(
+          m_session.m_executor,
+          [self, this]() -> awaitable<void> {
+            Pdu enquire = EnquireLink{m_session.next_sequence()};
+            co_await request(std::move(enquire), m_session.m_config.response_timeout);
+          },
+          asio::detached);
+      timer.expires_after(interval);
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+  }
+}
+
+void Connection::close(const std::string& reason) {
+  if (!m_open && !m_socket.is_open()) {
+    return;
+  }
+  if (m_open) {
+    log::debug("{}: closing: {}", label(), reason);
+  }
+  m_open = false;
+  m_bound = false;
+  boost::system::error_code ignored;
+  m_socket.shutdown(tcp::socket::shutdown_both, ignored);
+  m_socket.close(ignored);
+  m_write_wake.cancel();
+  m_window_wake.cancel();
+  m_closed_wake.cancel();
+  // Wake every requester; none of them gets a response now.
+  for (auto& [seq, pending] : m_pending) {
+    pending->timer->cancel();
+  }
+  m_pending.clear();
+}
+
+} // namespace laporsms::smpp

@@ -1,0 +1,191 @@
+#include <laporsms/smpp/connection.hpp>
+#include <laporsms/smpp/session.hpp>
+#include <laporsms/util/backoff.hpp>
+#include <laporsms/util/clock.hpp>
+#include <laporsms/util/log.hpp>
+
+#include <algorithm>
+
+namespace laporsms::smpp {
+
+using namespace std::chrono_literals;
+
+std::string_view link_state_name(LinkState state) {
+  switch (state) {
+  case LinkState::down:
+    return "down";
+  case LinkState::binding:
+    return "binding";
+  case LinkState::bound:
+    return "bound";
+  }
+  return "down";
+}
+
+Session::Session(asio::any_io_executor executor, SessionConfig config, InboundHandler on_inbound)
+    : m_executor(std::move(executor)), m_config(std::move(config)),
+      m_on_inbound(std::move(on_inbound)), m_since_ms(util::now_ms()),
+      m_rng(std::random_device{}()) {}
+
+Session::~Session() = default;
+
+std::uint32_t Session::next_sequence() {
+  // Sequence numbers run 1..0x7FFFFFFF and wrap (SMPP 3.4 §5.1.4).
+  m_sequence = m_sequence >= 0x7FFFFFFFU ? 1 : m_sequence + 1;
+  return m_sequence;
+}
+
+void Session::note_error(std::string error) {
+  log::warn("smsc {}: {}", m_config.name, error);
+  m_last_error = std::move(error);
+}
+
+bool Session::can_transmit() const {
+  const auto& tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
+  return tx && tx->bound();
+}
+
+void Session::set_state() {
+  LinkState state = LinkState::down;
+  const bool rx = m_receiver && m_receiver->bound();
+  const bool tx = m_config.layout == BindLayout::transceiver ? rx
+                                                            : (m_transmitter && m_transmitter->bound());
+  if (rx && tx) {
+    state = LinkState::bound;
+  } else if (m_running > 0 && !m_stopping) {
+    state = LinkState::binding;
+  }
+  if (state != m_state) {
+    m_state = state;
+    m_since_ms = util::now_ms();
+    if (state == LinkState::bound) {
+      m_last_error.reset();
+    }
+  }
+  if (tx && m_on_bound) {
+    m_on_bound();
+  }
+}
+
+awaitable<void> Session::run() {
+  if (m_config.layout == BindLayout::transceiver) {
+    co_await run_connection(BindMode::transceiver);
+    co_return;
+  }
+  // receiver+transmitter: two connections, each with its own reconnect loop;
+  // the session counts as bound when both are.
+  auto ex = m_executor;
+  bool transmitter_done = false;
+  asio::steady_timer done_wake(ex);
+  asio::co_spawn(
+      ex,
+      [this, &transmitter_done, &done_wake]() -> awaitable<void> {
+        co_await run_connection(BindMode::transmitter);
+        transmitter_done = true;
+        done_wake.cancel();
+      },
+      asio::detached);
+  co_await run_connection(BindMode::receiver);
+  while (!transmitter_done) {
+    boost::system::error_code ec;
+    done_wake.expires_after(1s);
+    co_await done_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+awaitable<void> Session::run_connection(BindMode mode) {
+  ++m_running;
+  unsigned failures = 0;
+  auto& slot = mode == BindMode::transmitter ? m_transmitter : m_receiver;
+  while (!m_stopping) {
+    auto connection = std::make_shared<Connection>(*this, mode);
+    slot = connection;
+    set_state();
+    const bool bound = co_await connection->open();
+    if (bound && !m_stopping) {
+      failures = 0;
+      set_state();
+      co_await connection->serve();
+      if (!m_stopping) {
+        ++m_reconnects;
+        log::warn("smsc {}: connection lost; reconnecting", m_config.name);
+      }
+    } else {
+      connection->close("open failed");
+    }
+    set_state();
+    if (m_stopping) {
+      break;
+    }
+    ++failures;
+    const auto delay = bound ? m_config.reconnect_min
+                             : util::backoff_delay(m_config.reconnect_min, m_config.reconnect_max,
+                                               failures, m_rng);
+    log::info("smsc {}: next connection attempt in {} ms", m_config.name, delay.count());
+    asio::steady_timer wait(m_executor);
+    wait.expires_after(delay);
+    boost::system::error_code ec;
+    co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  --m_running;
+  set_state();
+}
+
+awaitable<SubmitResult> Session::submit(SubmitSm pdu) {
+  auto tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
+  if (!tx || !tx->bound() || m_stopping) {
+    co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link not bound"};
+  }
+  if (!co_await tx->wait_for_window(m_config.window)) {
+    co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link closed while waiting"};
+  }
+  // submit_rate as a token bucket of one: space submits 1/rate apart.
+  const auto now = std::chrono::steady_clock::now();
+  const auto spacing = std::chrono::microseconds(1000000 / std::max(1U, m_config.submit_rate));
+  if (m_next_submit > now) {
+    const auto wait_until = m_next_submit;
+    m_next_submit += spacing;
+    asio::steady_timer timer(m_executor);
+    timer.expires_at(wait_until);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  } else {
+    m_next_submit = now + spacing;
+  }
+  if (!tx->bound() || m_stopping) {
+    co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link fell while waiting"};
+  }
+  pdu.sequence_number = next_sequence();
+  co_return co_await tx->submit(std::move(pdu));
+}
+
+awaitable<void> Session::stop(std::chrono::milliseconds grace) {
+  m_stopping = true;
+  auto receiver = m_receiver;
+  auto transmitter = m_transmitter;
+  if (transmitter) {
+    co_await transmitter->unbind_and_close(grace);
+  }
+  if (receiver) {
+    co_await receiver->unbind_and_close(grace);
+  }
+  set_state();
+}
+
+LinkSnapshot Session::snapshot() const {
+  LinkSnapshot snap;
+  snap.name = m_config.name;
+  snap.state = m_state;
+  snap.since_ms = m_since_ms;
+  snap.bind =
+      m_config.layout == BindLayout::transceiver ? "transceiver" : "receiver+transmitter";
+  const auto& tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
+  snap.window_in_use = tx ? tx->window_in_use() : 0;
+  snap.last_error = m_last_error;
+  snap.reconnects = m_reconnects;
+  snap.mo_received = m_mo_received;
+  snap.mt_submitted = m_mt_submitted;
+  return snap;
+}
+
+} // namespace laporsms::smpp

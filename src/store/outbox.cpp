@@ -1,0 +1,131 @@
+#include <laporsms/store/outbox.hpp>
+
+namespace laporsms::store {
+
+std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, std::size_t limit,
+                                         std::int64_t now, std::int64_t expire_before) {
+  auto& expire = db.prepare("UPDATE outbound SET state = 'expired', updated_at = ?, "
+                            "last_error = 'too old to send' "
+                            "WHERE state = 'queued' AND link = ? AND submit_started_at IS NULL "
+                            "AND created_at < ?");
+  expire.bind(1, now).bind(2, link).bind(3, expire_before);
+  expire.run();
+
+  std::vector<OutboundItem> items;
+  auto& select = db.prepare("SELECT id, msisdn, text, created_at FROM outbound "
+                            "WHERE state = 'queued' AND link = ? AND submit_started_at IS NULL "
+                            "ORDER BY id LIMIT ?");
+  select.bind(1, link).bind(2, static_cast<std::int64_t>(limit));
+  while (select.step()) {
+    items.push_back(OutboundItem{select.column_int(0), std::string(link), select.column_text(1),
+                                 select.column_text(2), select.column_int(3)});
+  }
+  select.reset();
+  auto& mark = db.prepare("UPDATE outbound SET submit_started_at = ?, updated_at = ? WHERE id = ?");
+  for (const auto& item : items) {
+    mark.bind(1, now).bind(2, now).bind(3, item.id);
+    mark.run();
+    mark.reset();
+  }
+  return items;
+}
+
+void record_submitted(Connection& db, std::int64_t outbound_id,
+                      const std::vector<std::string>& message_ids, std::int64_t now) {
+  auto& update = db.prepare("UPDATE outbound SET state = 'submitted', parts = ?, updated_at = ?, "
+                            "last_error = NULL WHERE id = ?");
+  update.bind(1, static_cast<std::int64_t>(message_ids.size())).bind(2, now).bind(3, outbound_id);
+  update.run();
+  auto& part = db.prepare("INSERT OR REPLACE INTO outbound_parts "
+                          "(outbound_id, part, message_id, state, updated_at) "
+                          "VALUES (?, ?, ?, 'submitted', ?)");
+  for (std::size_t i = 0; i < message_ids.size(); ++i) {
+    part.bind(1, outbound_id)
+        .bind(2, static_cast<std::int64_t>(i + 1))
+        .bind(3, message_ids[i])
+        .bind(4, now);
+    part.run();
+    part.reset();
+  }
+}
+
+void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_view error,
+                          bool permanent, std::int64_t now) {
+  auto& update =
+      db.prepare("UPDATE outbound SET state = ?, submit_started_at = CASE WHEN ? THEN "
+                 "submit_started_at ELSE NULL END, last_error = ?, updated_at = ? WHERE id = ?");
+  update.bind(1, permanent ? "undeliverable" : "queued")
+      .bind(2, permanent)
+      .bind(3, error)
+      .bind(4, now)
+      .bind(5, outbound_id);
+  update.run();
+}
+
+void record_submit_unknown(Connection& db, std::int64_t outbound_id, std::string_view error,
+                           std::int64_t now) {
+  auto& update = db.prepare(
+      "UPDATE outbound SET state = 'unknown', last_error = ?, updated_at = ? WHERE id = ?");
+  update.bind(1, error).bind(2, now).bind(3, outbound_id);
+  update.run();
+}
+
+std::int64_t queued_count(Connection& db, std::string_view link) {
+  auto& stmt = db.prepare("SELECT count(*) FROM outbound WHERE state = 'queued' AND link = ?");
+  stmt.bind(1, link);
+  const auto n = stmt.step() ? stmt.column_int(0) : 0;
+  stmt.reset();
+  return n;
+}
+
+} // namespace laporsms::store
+
+namespace laporsms::store {
+
+bool record_receipt(Connection& db, std::string_view message_id, std::string_view state,
+                    std::int64_t now) {
+  auto& find = db.prepare("SELECT outbound_id FROM outbound_parts WHERE message_id = ? "
+                          "ORDER BY outbound_id DESC LIMIT 1");
+  find.bind(1, message_id);
+  if (!find.step()) {
+    find.reset();
+    return false;
+  }
+  const auto outbound_id = find.column_int(0);
+  find.reset();
+  auto& part = db.prepare(
+      "UPDATE outbound_parts SET state = ?, updated_at = ? WHERE outbound_id = ? AND message_id = ?");
+  part.bind(1, state).bind(2, now).bind(3, outbound_id).bind(4, message_id);
+  part.run();
+  // The reply's state: delivered only when every part is; otherwise the
+  // first final failure of any part.
+  auto& summary = db.prepare(
+      "SELECT count(*), sum(state = 'delivered'), "
+      "max(CASE state WHEN 'undeliverable' THEN 3 WHEN 'expired' THEN 2 WHEN 'unknown' THEN 1 "
+      "ELSE 0 END) FROM outbound_parts WHERE outbound_id = ?");
+  summary.bind(1, outbound_id);
+  std::string_view reply_state;
+  if (summary.step()) {
+    const auto total = summary.column_int(0);
+    const auto delivered = summary.column_int(1);
+    const auto worst = summary.column_int(2);
+    if (worst == 3) {
+      reply_state = "undeliverable";
+    } else if (worst == 2) {
+      reply_state = "expired";
+    } else if (worst == 1) {
+      reply_state = "unknown";
+    } else if (delivered == total) {
+      reply_state = "delivered";
+    }
+  }
+  summary.reset();
+  if (!reply_state.empty()) {
+    auto& update = db.prepare("UPDATE outbound SET state = ?, updated_at = ? WHERE id = ?");
+    update.bind(1, reply_state).bind(2, now).bind(3, outbound_id);
+    update.run();
+  }
+  return true;
+}
+
+} // namespace laporsms::store

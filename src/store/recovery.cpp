@@ -1,0 +1,26 @@
+#include <laporsms/store/recovery.hpp>
+
+namespace laporsms::store {
+
+RecoveryReport recover_on_startup(Connection& db, std::int64_t now) {
+  RecoveryReport report;
+  auto& jobs = db.prepare("UPDATE upstream_jobs SET state = 'pending', next_attempt_at = ?, "
+                          "updated_at = ? WHERE state = 'inflight'");
+  jobs.bind(1, now).bind(2, now);
+  jobs.run();
+  report.jobs_requeued = db.changes();
+  auto& reports = db.prepare("UPDATE reports SET state = 'received', updated_at = ? "
+                             "WHERE state = 'forwarding'");
+  reports.bind(1, now);
+  reports.run();
+  auto& replies = db.prepare(
+      "UPDATE outbound SET state = 'unknown', updated_at = ?, "
+      "last_error = 'daemon stopped before the SMSC answered' "
+      "WHERE state = 'queued' AND submit_started_at IS NOT NULL");
+  replies.bind(1, now);
+  replies.run();
+  report.replies_unknown = db.changes();
+  return report;
+}
+
+} // namespace laporsms::store

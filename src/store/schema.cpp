@@ -1,0 +1,142 @@
+#include <laporsms/store/schema.hpp>
+
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace laporsms::store {
+namespace {
+
+// Each entry is one migration; never edit a released one, add the next.
+// Times are Unix milliseconds; states are the words laporctl shows.
+constexpr std::array<std::string_view, 1> k_migrations = {
+    R"sql(
+CREATE TABLE reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
+  ref TEXT UNIQUE,
+  msisdn TEXT NOT NULL,
+  link TEXT NOT NULL,
+  text TEXT NOT NULL,
+  rahasia INTEGER NOT NULL,
+  anonim INTEGER NOT NULL,
+  state TEXT NOT NULL,                   -- received|forwarding|forwarded|closed|failed|held
+  tracking_id TEXT,
+  transaction_id TEXT,
+  status TEXT,
+  status_note TEXT,
+  status_updated_at INTEGER,
+  received_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX reports_msisdn ON reports(msisdn, received_at);
+CREATE INDEX reports_tracking ON reports(tracking_id);
+CREATE INDEX reports_state ON reports(state, received_at);
+
+CREATE TABLE inbound (
+  id INTEGER PRIMARY KEY,
+  link TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  source_addr TEXT NOT NULL,
+  msisdn TEXT NOT NULL,
+  destination_addr TEXT NOT NULL,
+  data_coding INTEGER NOT NULL,
+  esm_class INTEGER NOT NULL,
+  raw BLOB NOT NULL,
+  text TEXT NOT NULL,
+  had_invalid INTEGER NOT NULL DEFAULT 0,
+  command TEXT NOT NULL,                 -- report|status|help|empty_report|unknown|binary
+  report_id INTEGER REFERENCES reports(id)
+);
+CREATE INDEX inbound_received ON inbound(received_at);
+CREATE INDEX inbound_msisdn ON inbound(msisdn, received_at);
+
+CREATE TABLE outbound (
+  id INTEGER PRIMARY KEY,
+  report_id INTEGER REFERENCES reports(id),
+  kind TEXT NOT NULL,                    -- received|forwarded|help|empty_report|status_reply|...
+  link TEXT NOT NULL,
+  msisdn TEXT NOT NULL,
+  text TEXT NOT NULL,
+  state TEXT NOT NULL,                   -- queued|submitted|delivered|undeliverable|expired|unknown
+  submit_started_at INTEGER,             -- set before the first submit_sm leaves
+  parts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX outbound_queue ON outbound(state, link, id);
+CREATE INDEX outbound_report ON outbound(report_id);
+CREATE INDEX outbound_msisdn_kind ON outbound(msisdn, kind, created_at);
+
+CREATE TABLE outbound_parts (
+  outbound_id INTEGER NOT NULL REFERENCES outbound(id),
+  part INTEGER NOT NULL,
+  message_id TEXT,
+  state TEXT NOT NULL,                   -- submitted|delivered|undeliverable|expired|unknown
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (outbound_id, part)
+);
+CREATE INDEX outbound_parts_message ON outbound_parts(message_id);
+
+CREATE TABLE upstream_jobs (
+  report_id INTEGER PRIMARY KEY REFERENCES reports(id),
+  state TEXT NOT NULL,                   -- pending|inflight|done|failed|held
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX upstream_due ON upstream_jobs(state, next_attempt_at);
+
+CREATE TABLE upstream_attempts (
+  id INTEGER PRIMARY KEY,
+  report_id INTEGER NOT NULL REFERENCES reports(id),
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL,                 -- delivered|temporary|auth_error|rejected
+  error TEXT
+);
+CREATE INDEX upstream_attempts_report ON upstream_attempts(report_id);
+
+CREATE TABLE status_history (
+  id INTEGER PRIMARY KEY,
+  report_id INTEGER NOT NULL REFERENCES reports(id),
+  status TEXT NOT NULL,
+  note TEXT,
+  at INTEGER NOT NULL
+);
+CREATE INDEX status_history_report ON status_history(report_id);
+)sql",
+};
+
+} // namespace
+
+int current_schema_version() { return static_cast<int>(k_migrations.size()); }
+
+void migrate(Connection& db) {
+  const auto version = db.query_int("PRAGMA user_version");
+  if (version > current_schema_version()) {
+    throw SchemaError(fmt::format(
+        "database schema version {} is newer than this laporsmsd understands ({}); "
+        "run the laporsms release that wrote it",
+        version, current_schema_version()));
+  }
+  if (version == current_schema_version()) {
+    return;
+  }
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (auto v = version; v < current_schema_version(); ++v) {
+      db.exec(k_migrations[static_cast<std::size_t>(v)]);
+    }
+    db.exec(fmt::format("PRAGMA user_version = {}", current_schema_version()));
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    throw;
+  }
+}
+
+} // namespace laporsms::store

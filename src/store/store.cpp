@@ -1,0 +1,119 @@
+#include <laporsms/store/schema.hpp>
+#include <laporsms/store/store.hpp>
+#include <laporsms/util/log.hpp>
+
+namespace laporsms::store {
+
+Store::Store(StoreOptions options) : m_options(std::move(options)) {
+  m_db = std::make_unique<Connection>(m_options.path, OpenMode::read_write_create);
+  // WAL lets laporctl and the status poller read while we write; with
+  // synchronous=FULL every COMMIT is fsync'd before we acknowledge anything.
+  m_db->exec("PRAGMA journal_mode = WAL");
+  m_db->exec(m_options.synchronous == Synchronous::full ? "PRAGMA synchronous = FULL"
+                                                        : "PRAGMA synchronous = NORMAL");
+  m_db->exec("PRAGMA foreign_keys = ON");
+  m_db->exec("PRAGMA wal_autocheckpoint = 4000");
+  const auto quick = m_db->query_int("SELECT count(*) FROM pragma_quick_check WHERE quick_check != 'ok'");
+  if (quick != 0) {
+    throw SchemaError("database failed its integrity check (PRAGMA quick_check); "
+                      "restore it from a backup or move it aside for inspection");
+  }
+  migrate(*m_db);
+  m_thread = std::thread([this] { writer_main(); });
+}
+
+Store::~Store() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_wake.notify_one();
+  if (m_thread.joinable()) {
+    m_thread.join();
+  }
+}
+
+StoreStats Store::stats() const {
+  return {m_transactions.load(), m_tasks.load(), m_failed_commits.load()};
+}
+
+void Store::enqueue(std::unique_ptr<Task> task) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_queue.push_back(std::move(task));
+  }
+  m_wake.notify_one();
+}
+
+void Store::writer_main() {
+  std::deque<std::unique_ptr<Task>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(m_mutex);
+      m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+      if (m_queue.empty()) {
+        return; // stopping, and nothing left to run
+      }
+      // Everything that queued up while the last fsync ran goes into this
+      // transaction: that is the group commit.
+      const std::size_t take = std::min(m_queue.size(), m_options.max_batch);
+      for (std::size_t i = 0; i < take; ++i) {
+        batch.push_back(std::move(m_queue.front()));
+        m_queue.pop_front();
+      }
+    }
+    run_batch(batch);
+    batch.clear();
+  }
+}
+
+void Store::run_batch(std::deque<std::unique_ptr<Task>>& batch) {
+  auto& db = *m_db;
+  std::exception_ptr batch_error;
+  try {
+    db.prepare("BEGIN IMMEDIATE").run();
+  } catch (...) {
+    batch_error = std::current_exception();
+  }
+  if (!batch_error) {
+    for (auto& task : batch) {
+      try {
+        db.prepare("SAVEPOINT task").run();
+      } catch (...) {
+        task->error = std::current_exception();
+        continue;
+      }
+      try {
+        task->run(db);
+        db.prepare("RELEASE task").run();
+      } catch (...) {
+        task->error = std::current_exception();
+        try {
+          db.prepare("ROLLBACK TO task").run();
+          db.prepare("RELEASE task").run();
+        } catch (...) {
+          // The transaction itself is broken (e.g. an I/O error rolled it
+          // back): the COMMIT below fails and reports it to every task.
+        }
+      }
+    }
+    try {
+      db.prepare("COMMIT").run();
+    } catch (...) {
+      batch_error = std::current_exception();
+      m_failed_commits.fetch_add(1);
+      try {
+        db.exec("ROLLBACK");
+      } catch (...) {
+        // Already rolled back by SQLite; nothing more to undo.
+      }
+    }
+  }
+  m_transactions.fetch_add(1);
+  m_tasks.fetch_add(batch.size());
+  for (auto& task : batch) {
+    task->complete(batch_error ? batch_error : task->error);
+  }
+}
+
+} // namespace laporsms::store

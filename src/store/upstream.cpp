@@ -1,0 +1,145 @@
+#include <laporsms/sms/template.hpp>
+#include <laporsms/store/intake.hpp>
+#include <laporsms/store/upstream.hpp>
+
+#include <map>
+
+namespace laporsms::store {
+namespace {
+
+std::string_view outcome_word(UpstreamOutcomeKind kind) {
+  switch (kind) {
+  case UpstreamOutcomeKind::delivered:
+    return "delivered";
+  case UpstreamOutcomeKind::temporary:
+    return "temporary";
+  case UpstreamOutcomeKind::auth_error:
+    return "auth_error";
+  case UpstreamOutcomeKind::rejected:
+    return "rejected";
+  case UpstreamOutcomeKind::gave_up:
+    return "gave_up";
+  }
+  return "temporary";
+}
+
+void set_report_state(Connection& db, std::int64_t report_id, std::string_view state,
+                      std::int64_t now) {
+  auto& stmt = db.prepare("UPDATE reports SET state = ?, updated_at = ? WHERE id = ?");
+  stmt.bind(1, state).bind(2, now).bind(3, report_id);
+  stmt.run();
+}
+
+void set_job(Connection& db, std::int64_t report_id, std::string_view state,
+             std::int64_t next_attempt_at, std::string_view error, std::int64_t now) {
+  auto& stmt = db.prepare("UPDATE upstream_jobs SET state = ?, next_attempt_at = ?, "
+                          "last_error = ?, updated_at = ? WHERE report_id = ?");
+  stmt.bind(1, state).bind(2, next_attempt_at).bind(4, now).bind(5, report_id);
+  if (error.empty()) {
+    stmt.bind_null(3);
+  } else {
+    stmt.bind(3, error);
+  }
+  stmt.run();
+}
+
+} // namespace
+
+std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::size_t limit) {
+  std::vector<UpstreamJob> jobs;
+  auto& select = db.prepare(
+      "SELECT r.id, r.ref, r.msisdn, r.link, r.text, r.rahasia, r.anonim, r.received_at, "
+      "j.created_at, j.attempts FROM upstream_jobs j JOIN reports r ON r.id = j.report_id "
+      "WHERE j.state = 'pending' AND j.next_attempt_at <= ? "
+      "ORDER BY j.next_attempt_at, j.report_id LIMIT ?");
+  select.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+  while (select.step()) {
+    UpstreamJob job;
+    job.report_id = select.column_int(0);
+    job.ref = select.column_text(1);
+    job.msisdn = select.column_text(2);
+    job.link = select.column_text(3);
+    job.text = select.column_text(4);
+    job.rahasia = select.column_int(5) != 0;
+    job.anonim = select.column_int(6) != 0;
+    job.received_at = select.column_int(7);
+    job.created_at = select.column_int(8);
+    job.attempts = static_cast<int>(select.column_int(9)) + 1;
+    jobs.push_back(std::move(job));
+  }
+  select.reset();
+  auto& mark = db.prepare("UPDATE upstream_jobs SET state = 'inflight', attempts = attempts + 1, "
+                          "updated_at = ? WHERE report_id = ?");
+  for (const auto& job : jobs) {
+    mark.bind(1, now).bind(2, job.report_id);
+    mark.run();
+    mark.reset();
+    set_report_state(db, job.report_id, "forwarding", now);
+  }
+  return jobs;
+}
+
+std::optional<std::int64_t> next_due_at(Connection& db) {
+  auto& stmt = db.prepare("SELECT min(next_attempt_at) FROM upstream_jobs WHERE state = 'pending'");
+  std::optional<std::int64_t> due;
+  if (stmt.step()) {
+    due = stmt.column_optional_int(0);
+  }
+  stmt.reset();
+  return due;
+}
+
+void record_upstream_outcome(Connection& db, const UpstreamJob& job, const UpstreamOutcome& outcome,
+                             const ReplyTemplates& replies) {
+  const std::int64_t now = outcome.finished_at;
+  auto& attempt = db.prepare("INSERT INTO upstream_attempts "
+                             "(report_id, started_at, finished_at, outcome, error) "
+                             "VALUES (?,?,?,?,?)");
+  attempt.bind(1, job.report_id)
+      .bind(2, outcome.started_at)
+      .bind(3, outcome.finished_at)
+      .bind(4, outcome_word(outcome.kind));
+  if (outcome.error.empty()) {
+    attempt.bind_null(5);
+  } else {
+    attempt.bind(5, outcome.error);
+  }
+  attempt.run();
+
+  using Values = std::map<std::string, std::string, std::less<>>;
+  switch (outcome.kind) {
+  case UpstreamOutcomeKind::delivered: {
+    auto& report = db.prepare("UPDATE reports SET state = 'forwarded', tracking_id = ?, "
+                              "transaction_id = ?, updated_at = ? WHERE id = ?");
+    report.bind(1, outcome.tracking_id)
+        .bind(3, now)
+        .bind(4, job.report_id);
+    if (outcome.transaction_id.empty()) {
+      report.bind_null(2);
+    } else {
+      report.bind(2, outcome.transaction_id);
+    }
+    report.run();
+    set_job(db, job.report_id, "done", now, {}, now);
+    queue_reply(db, job.report_id, "forwarded", job.link, job.msisdn,
+                sms::render_template(replies.forwarded,
+                                     Values{{"ref", job.ref}, {"tracking_id", outcome.tracking_id}}),
+                now);
+    break;
+  }
+  case UpstreamOutcomeKind::temporary:
+  case UpstreamOutcomeKind::auth_error:
+    set_job(db, job.report_id, "pending", outcome.next_attempt_at, outcome.error, now);
+    set_report_state(db, job.report_id, "received", now);
+    break;
+  case UpstreamOutcomeKind::rejected:
+  case UpstreamOutcomeKind::gave_up:
+    set_job(db, job.report_id, "failed", now, outcome.error, now);
+    set_report_state(db, job.report_id, "failed", now);
+    queue_reply(db, job.report_id, "failed", job.link, job.msisdn,
+                sms::render_template(replies.failed, Values{{"ref", job.ref}}), now);
+    break;
+  }
+}
+
+} // namespace laporsms::store

@@ -1,0 +1,148 @@
+#include <laporsms/sms/ref.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+using namespace laporsms::sms;
+
+namespace {
+
+constexpr std::uint64_t k_31_4 = 31ull * 31 * 31 * 31;
+constexpr std::uint64_t k_31_5 = k_31_4 * 31;
+constexpr std::uint64_t k_31_8 = k_31_4 * k_31_4;
+
+bool only_alphabet(std::string_view symbols) {
+  return symbols.find_first_not_of(k_ref_alphabet) == std::string_view::npos;
+}
+
+} // namespace
+
+TEST_SUITE("sms::ref") {
+
+  TEST_CASE("the alphabet has 31 distinct unconfusable symbols") {
+    CHECK(k_ref_alphabet.size() == 31);
+    const std::unordered_set<char> distinct(k_ref_alphabet.begin(), k_ref_alphabet.end());
+    CHECK(distinct.size() == 31);
+    for (const char c : std::string_view("01ILO")) {
+      CHECK(k_ref_alphabet.find(c) == std::string_view::npos);
+    }
+  }
+
+  TEST_CASE("the width grows with the id") {
+    CHECK(make_ref("MTR", 1).size() == 3 + 4);
+    CHECK(make_ref("MTR", k_31_4 - 1).size() == 3 + 4);
+    CHECK(make_ref("MTR", k_31_4).size() == 3 + 5);
+    CHECK(make_ref("MTR", k_31_5 - 1).size() == 3 + 5);
+    CHECK(make_ref("MTR", k_31_5).size() == 3 + 6);
+    CHECK(make_ref("MTR", k_31_8 - 1).size() == 3 + 8);
+    CHECK_THROWS_AS(make_ref("MTR", k_31_8), std::out_of_range);
+    CHECK_THROWS_AS(make_ref("MTR", UINT64_MAX), std::out_of_range);
+  }
+
+  TEST_CASE("refs are the prefix and alphabet symbols only, and stable") {
+    for (const std::uint64_t id :
+         std::vector<std::uint64_t>{1, 2, 1000, k_31_4 + 7, k_31_5 * 31 + 3, k_31_8 - 1}) {
+      const std::string ref = make_ref("MTR", id);
+      CAPTURE(ref);
+      CHECK(ref.starts_with("MTR"));
+      CHECK(only_alphabet(std::string_view(ref).substr(3)));
+      CHECK(make_ref("MTR", id) == ref);
+    }
+    CHECK(make_ref("mtr", 42) == make_ref("MTR", 42));
+    CHECK(make_ref("JKT", 42).substr(3) == make_ref("MTR", 42).substr(3));
+  }
+
+  TEST_CASE("the first 200,000 ids give distinct refs") {
+    std::unordered_set<std::string> seen;
+    seen.reserve(200'000);
+    bool all_alphabet = true;
+    for (std::uint64_t id = 1; id <= 200'000; ++id) {
+      const std::string ref = make_ref("MTR", id);
+      all_alphabet = all_alphabet && ref.size() == 7 && only_alphabet(ref.substr(3));
+      seen.insert(ref);
+    }
+    CHECK(all_alphabet);
+    CHECK(seen.size() == 200'000);
+  }
+
+  TEST_CASE("every 4-symbol ref is used exactly once") {
+    // The permutation of one whole width: a bijection onto all 31^4 codes.
+    std::vector<bool> used(k_31_4, false);
+    std::size_t duplicates = 0;
+    for (std::uint64_t id = 0; id < k_31_4; ++id) {
+      const std::string ref = make_ref("", id);
+      std::size_t value = 0;
+      for (const char c : ref) {
+        value = value * 31 + k_ref_alphabet.find(c);
+      }
+      duplicates += used[value] ? 1 : 0;
+      used[value] = true;
+    }
+    CHECK(duplicates == 0);
+  }
+
+  TEST_CASE("ids around the 4 to 5 symbol boundary stay distinct") {
+    std::unordered_set<std::string> seen;
+    for (std::uint64_t id = k_31_4 - 50'000; id < k_31_4 + 50'000; ++id) {
+      seen.insert(make_ref("MTR", id));
+    }
+    CHECK(seen.size() == 100'000);
+  }
+
+  TEST_CASE("successive ids do not look sequential") {
+    std::size_t sharing_prefix = 0;
+    std::size_t sharing_suffix = 0;
+    for (std::uint64_t id = 1; id <= 1000; ++id) {
+      const std::string a = make_ref("MTR", id);
+      const std::string b = make_ref("MTR", id + 1);
+      sharing_prefix += a.substr(0, 6) == b.substr(0, 6) ? 1 : 0;
+      sharing_suffix += a.substr(4) == b.substr(4) ? 1 : 0;
+    }
+    // A counter would share the first three symbols 30 times in 31.
+    CHECK(sharing_prefix < 10);
+    CHECK(sharing_suffix < 10);
+  }
+
+  TEST_CASE("canonical_ref accepts any letter case and surrounding blanks") {
+    const std::string ref = make_ref("MTR", 12345);
+    std::string lower = ref;
+    for (char& c : lower) {
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    CHECK(canonical_ref("MTR", ref) == ref);
+    CHECK(canonical_ref("MTR", lower) == ref);
+    CHECK(canonical_ref("mtr", " " + lower + "\n") == ref);
+    CHECK(canonical_ref("MTR", "mtr4K7q") == std::optional<std::string>("MTR4K7Q"));
+    CHECK(canonical_ref("MTR", "MTR2345") == std::optional<std::string>("MTR2345"));
+    CHECK(canonical_ref("MTR", "MTR23456789") == std::optional<std::string>("MTR23456789"));
+  }
+
+  TEST_CASE("canonical_ref refuses what is not a ref with this prefix") {
+    CHECK_FALSE(canonical_ref("MTR", "1916449"));
+    CHECK_FALSE(canonical_ref("MTR", "JKT4K7Q"));
+    CHECK_FALSE(canonical_ref("MTR", "MTR"));
+    CHECK_FALSE(canonical_ref("MTR", "MTR4K7"));       // 3 symbols
+    CHECK_FALSE(canonical_ref("MTR", "MTR234567892")); // 9 symbols
+    CHECK_FALSE(canonical_ref("MTR", "MTR4K7O"));      // O is not in the alphabet
+    CHECK_FALSE(canonical_ref("MTR", "MTR4K71"));      // nor 1
+    CHECK_FALSE(canonical_ref("MTR", "MTR4K7IL"));
+    CHECK_FALSE(canonical_ref("MTR", "MTR 4K7Q"));
+    CHECK_FALSE(canonical_ref("MTR", "#MTR4K7Q"));
+    CHECK_FALSE(canonical_ref("MTR", ""));
+    CHECK_FALSE(canonical_ref("MTR", std::string("MTR4K7\0", 7)));
+  }
+
+  TEST_CASE("every ref make_ref gives is canonical") {
+    for (const std::uint64_t id :
+         std::vector<std::uint64_t>{1, 77, k_31_4, k_31_5 + 1, k_31_8 - 1}) {
+      const std::string ref = make_ref("MTR", id);
+      CHECK(canonical_ref("MTR", ref) == ref);
+    }
+  }
+
+} // TEST_SUITE
