@@ -8,13 +8,13 @@
 #include <laporsms/store/sqlite.hpp>
 #include <laporsms/util/clock.hpp>
 
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <optional>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 namespace {
 
@@ -43,7 +43,9 @@ std::optional<std::int64_t> parse_date(const std::string& text) {
   return static_cast<std::int64_t>(std::mktime(&tm)) * 1000;
 }
 
-void print_json(const json& doc) { std::cout << doc.dump(2) << "\n"; }
+void print_json(const json& doc) {
+  std::cout << doc.dump(2) << "\n";
+}
 
 void print_reports_text(const json& reports) {
   if (reports.empty()) {
@@ -51,8 +53,8 @@ void print_reports_text(const json& reports) {
     return;
   }
   for (const auto& r : reports) {
-    const auto tracking = r["tracking_id"].is_string() ? "#" + r["tracking_id"].get<std::string>()
-                                                       : std::string("-");
+    const auto tracking =
+        r["tracking_id"].is_string() ? "#" + r["tracking_id"].get<std::string>() : std::string("-");
     auto text = r.value("text", "");
     if (text.size() > 60) {
       text = text.substr(0, 57) + "...";
@@ -98,7 +100,8 @@ int main(int argc, char** argv) {
   std::optional<std::string> state_filter;
   std::optional<std::string> since_filter;
   int limit = 50;
-  reports_cmd->add_option("--state", state_filter, "received|forwarding|forwarded|closed|failed|held");
+  reports_cmd->add_option("--state", state_filter,
+                          "received|forwarding|forwarded|closed|failed|held");
   reports_cmd->add_option("--since", since_filter, "YYYY-MM-DD");
   reports_cmd->add_option("--limit", limit, "at most N")->check(CLI::PositiveNumber);
   auto* report_cmd = cli.add_subcommand("report", "one report with its history");
@@ -107,8 +110,7 @@ int main(int argc, char** argv) {
   auto* messages_cmd = cli.add_subcommand("messages", "SMS in and out, newest first");
   std::string direction;
   int message_limit = 50;
-  messages_cmd->add_option("--direction", direction, "in|out")
-      ->check(CLI::IsMember({"in", "out"}));
+  messages_cmd->add_option("--direction", direction, "in|out")->check(CLI::IsMember({"in", "out"}));
   messages_cmd->add_option("--limit", message_limit, "at most N")->check(CLI::PositiveNumber);
   auto* retry_cmd = cli.add_subcommand("retry", "requeue upstream forwarding");
   std::string retry_ref;

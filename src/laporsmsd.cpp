@@ -5,10 +5,10 @@
 #include <laporsms/store/sqlite.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <optional>
-
-#include <CLI/CLI.hpp>
 
 int main(int argc, char** argv) {
   using namespace laporsms;
@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
   std::optional<std::string> config_option;
   bool check_config = false;
   bool version = false;
-  cli.add_option("--config", config_option, "configuration file (default $LAPORSMS_CONFIG or "
-                                            "/etc/laporsms/laporsmsd.toml)");
+  cli.add_option("--config", config_option,
+                 "configuration file (default $LAPORSMS_CONFIG or "
+                 "/etc/laporsms/laporsmsd.toml)");
   cli.add_flag("--check-config", check_config, "validate the configuration and exit");
   cli.add_flag("--version", version, "print the version and exit");
   try {

@@ -55,9 +55,9 @@ awaitable<void> ControlServer::serve(asio::local::stream_protocol::socket socket
   std::string buffer;
   for (;;) {
     boost::system::error_code ec;
-    const auto n = co_await asio::async_read_until(
-        socket, asio::dynamic_buffer(buffer, k_max_request), '\n',
-        asio::redirect_error(use_awaitable, ec));
+    const auto n =
+        co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer, k_max_request), '\n',
+                                        asio::redirect_error(use_awaitable, ec));
     if (ec) {
       break;
     }

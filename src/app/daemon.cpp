@@ -10,11 +10,11 @@
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <systemd/sd-daemon.h>
+
 #include <deque>
 #include <map>
 #include <memory>
-
-#include <systemd/sd-daemon.h>
 
 namespace laporsms::app {
 namespace {
@@ -108,9 +108,9 @@ public:
                                     config.store.synchronous == StoreConfig::Synchronous::full
                                         ? store::Synchronous::full
                                         : store::Synchronous::normal}),
-        m_http(m_io.get_executor(), lapor::HttpClientOptions{config.upstream.timeout,
-                                                              config.upstream.concurrency,
-                                                              config.upstream.ca_file}),
+        m_http(m_io.get_executor(),
+               lapor::HttpClientOptions{config.upstream.timeout, config.upstream.concurrency,
+                                        config.upstream.ca_file}),
         m_signals(m_io, SIGTERM, SIGINT), m_reload(m_io, SIGHUP), m_watchdog(m_io) {
     lapor::AdapterOptions adapter_options{config.upstream.url, config.upstream.token,
                                           config.upstream.status_url};
@@ -145,10 +145,20 @@ public:
           });
       link->outbox = std::make_unique<OutboxSender>(
           m_io.get_executor(), m_store, *link->session,
-          OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi});
-      auto* outbox = link->outbox.get();
-      link->session->set_on_bound([outbox] { outbox->wake(); });
+          OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi},
+          [this, name] { return down_links_falling_back_to(name); });
       m_links.push_back(std::move(link));
+    }
+    for (auto& link : m_links) {
+      auto* outbox = link->outbox.get();
+      const auto fallback = link->config.fallback;
+      link->session->set_on_bound([outbox] { outbox->wake(); });
+      link->session->set_on_down([this, fallback] {
+        // Its replies may now leave through the fallback link.
+        if (!fallback.empty()) {
+          wake_outbox(fallback);
+        }
+      });
     }
     m_control = std::make_unique<ControlServer>(
         m_io.get_executor(), config.control.socket,
@@ -192,8 +202,38 @@ private:
     for (auto& l : m_links) {
       if (l->config.name == link) {
         l->outbox->wake();
+      } else if (l->config.name == fallback_of(link) && !transmits(link)) {
+        l->outbox->wake(); // it carries `link`'s replies while `link` is down
       }
     }
+  }
+
+  std::string fallback_of(const std::string& link) const {
+    for (const auto& l : m_links) {
+      if (l->config.name == link) {
+        return l->config.fallback;
+      }
+    }
+    return {};
+  }
+
+  bool transmits(const std::string& link) const {
+    for (const auto& l : m_links) {
+      if (l->config.name == link) {
+        return l->session->can_transmit();
+      }
+    }
+    return false;
+  }
+
+  std::vector<std::string> down_links_falling_back_to(const std::string& name) const {
+    std::vector<std::string> names;
+    for (const auto& l : m_links) {
+      if (l->config.fallback == name && !l->session->can_transmit()) {
+        names.push_back(l->config.name);
+      }
+    }
+    return names;
   }
 
   void wait_for_reload() {
@@ -282,7 +322,8 @@ private:
       const int n = co_await m_store.execute(
           [now](store::Connection& db) { return store::retry_failed_reports(db, now); });
       m_forwarder->wake();
-      co_return json{{"ok", true}, {"requeued", n}, {"message", fmt::format("{} report(s) requeued", n)}};
+      co_return json{
+          {"ok", true}, {"requeued", n}, {"message", fmt::format("{} report(s) requeued", n)}};
     }
     const auto key = request.value("ref", std::string());
     auto retry = [key, now](store::Connection& db) {
@@ -290,9 +331,9 @@ private:
       if (!id) {
         return std::string("no report ") + key;
       }
-      return store::retry_report(db, *id, now) ? std::string()
-                                               : std::string("report ") + key +
-                                                     " is already forwarded or closed";
+      return store::retry_report(db, *id, now)
+                 ? std::string()
+                 : std::string("report ") + key + " is already forwarded or closed";
     };
     const auto outcome = co_await m_store.execute(std::move(retry));
     if (!outcome.empty()) {
@@ -337,21 +378,20 @@ private:
     }
     const auto up = m_forwarder->snapshot();
     const auto stats = m_store.stats();
-    return json{
-        {"ok", true},
-        {"daemon", "running"},
-        {"version", LAPORSMS_VERSION},
-        {"links", links},
-        {"upstream",
-         {{"state", lapor::upstream_state_name(up.state)},
-          {"last_error", up.last_error ? json(*up.last_error) : json(nullptr)},
-          {"in_flight", up.in_flight},
-          {"delivered", up.delivered},
-          {"temporary_failures", up.temporary},
-          {"auth_errors", up.auth_errors},
-          {"rejected", up.rejected}}},
-        {"throughput", {{"inbound_last_minute", m_inbound_minute.total(util::now_ms())}}},
-        {"store", {{"transactions", stats.transactions}, {"tasks", stats.tasks}}}};
+    return json{{"ok", true},
+                {"daemon", "running"},
+                {"version", LAPORSMS_VERSION},
+                {"links", links},
+                {"upstream",
+                 {{"state", lapor::upstream_state_name(up.state)},
+                  {"last_error", up.last_error ? json(*up.last_error) : json(nullptr)},
+                  {"in_flight", up.in_flight},
+                  {"delivered", up.delivered},
+                  {"temporary_failures", up.temporary},
+                  {"auth_errors", up.auth_errors},
+                  {"rejected", up.rejected}}},
+                {"throughput", {{"inbound_last_minute", m_inbound_minute.total(util::now_ms())}}},
+                {"store", {{"transactions", stats.transactions}, {"tasks", stats.tasks}}}};
   }
 
   Config m_config;

@@ -1,9 +1,9 @@
 #include <laporsms/app/inbound.hpp>
+#include <laporsms/smpp/receipt.hpp>
 #include <laporsms/sms/msisdn.hpp>
 #include <laporsms/sms/udh.hpp>
-#include <laporsms/smpp/receipt.hpp>
-#include <laporsms/store/outbox.hpp>
 #include <laporsms/store/intake.hpp>
+#include <laporsms/store/outbox.hpp>
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
@@ -44,8 +44,7 @@ InboundHandler::InboundHandler(
     std::function<void(const std::string& link, bool report_filed)> on_stored)
     : m_store(store), m_policy(std::move(policy)), m_on_stored(std::move(on_stored)) {}
 
-awaitable<std::uint32_t> InboundHandler::handle(std::string link,
-                                                sms::DefaultCoding default_coding,
+awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCoding default_coding,
                                                 smpp::ShortMessageFields message) {
   if (smpp::is_receipt(message.esm_class)) {
     co_return co_await handle_receipt(link, message);

@@ -10,9 +10,10 @@ namespace laporsms::app {
 using namespace std::chrono_literals;
 
 OutboxSender::OutboxSender(asio::any_io_executor executor, store::Store& store,
-                           smpp::Session& session, OutboxOptions options)
+                           smpp::Session& session, OutboxOptions options,
+                           std::function<std::vector<std::string>()> borrowed_links)
     : m_executor(executor), m_store(store), m_session(session), m_options(std::move(options)),
-      m_wakeup(executor) {}
+      m_borrowed_links(std::move(borrowed_links)), m_wakeup(executor) {}
 
 awaitable<void> OutboxSender::run() {
   const auto& link = m_session.config().name;
@@ -36,9 +37,25 @@ awaitable<void> OutboxSender::run() {
       const auto now = util::now_ms();
       const auto limit = max_in_progress - m_in_progress;
       const auto expire_before = now - m_options.max_age.count();
-      items = co_await m_store.execute([&link, limit, now, expire_before](store::Connection& db) {
-        return store::claim_outbound(db, link, limit, now, expire_before);
-      });
+      std::vector<std::string> links{link};
+      if (m_borrowed_links) {
+        for (auto& other : m_borrowed_links()) {
+          links.push_back(std::move(other));
+        }
+      }
+      auto claim = [&links, limit, now, expire_before](store::Connection& db) {
+        // Our own replies first, then those of down links we stand in for.
+        std::vector<store::OutboundItem> claimed;
+        for (const auto& name : links) {
+          if (claimed.size() >= limit) {
+            break;
+          }
+          auto more = store::claim_outbound(db, name, limit - claimed.size(), now, expire_before);
+          std::move(more.begin(), more.end(), std::back_inserter(claimed));
+        }
+        return claimed;
+      };
+      items = co_await m_store.execute(std::move(claim));
     } catch (const std::exception& e) {
       log::error("outbox {}: cannot read the queue: {}", link, e.what());
       read_failed = true;
@@ -86,10 +103,10 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
       m_pause = m_pause / 2 < 10ms ? 0ms : m_pause / 2;
     } else if (!message_ids.empty() || last.status == smpp::SubmitStatus::no_response) {
       // Some or all of it may have reached the SMSC: never resend blindly.
-      const auto error = message_ids.empty() ? last.error
-                                             : fmt::format("{} of {} parts sent; then: {}",
-                                                           message_ids.size(), parts.size(),
-                                                           last.error);
+      const auto error = message_ids.empty()
+                             ? last.error
+                             : fmt::format("{} of {} parts sent; then: {}", message_ids.size(),
+                                           parts.size(), last.error);
       log::warn("outbox {}: reply {} to {} left in doubt: {}", link, item.id,
                 sms::mask_msisdn(item.msisdn), error);
       co_await m_store.execute([&item, &error, now](store::Connection& db) {

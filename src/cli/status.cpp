@@ -1,9 +1,9 @@
 #include <laporsms/cli/status.hpp>
 #include <laporsms/util/clock.hpp>
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace laporsms::cli {
 namespace {
@@ -27,8 +27,8 @@ json build_status(const app::Config& config, const std::optional<json>& daemon_r
   status["daemon"] = daemon_reply ? "running" : "not running";
   if (daemon_reply) {
     status["links"] = daemon_reply->value("links", json::array());
-    status["upstream"] = daemon_reply->value(
-        "upstream", json{{"state", "ok"}, {"last_error", nullptr}});
+    status["upstream"] =
+        daemon_reply->value("upstream", json{{"state", "ok"}, {"last_error", nullptr}});
     status["throughput"] = daemon_reply->value("throughput", json::object());
     status["version"] = daemon_reply->value("version", "");
   } else {
@@ -106,8 +106,8 @@ std::string render_status_text(const json& status) {
                      q.value("oldest_unforwarded_age_s", 0), q.value("held", 0),
                      q.value("replies_unknown", 0));
   if (status.contains("throughput")) {
-    out += fmt::format("last min:  {} SMS in\n",
-                       status["throughput"].value("inbound_last_minute", 0));
+    out +=
+        fmt::format("last min:  {} SMS in\n", status["throughput"].value("inbound_last_minute", 0));
   }
   return out;
 }

@@ -64,10 +64,9 @@ Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpCl
                      const Adapter& adapter, ForwarderOptions options,
                      std::function<const store::ReplyTemplates&()> replies,
                      std::function<void(const std::string&)> on_reply_queued)
-    : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter),
-      m_options(options), m_replies(std::move(replies)),
-      m_on_reply_queued(std::move(on_reply_queued)), m_wakeup(executor),
-      m_rng(std::random_device{}()) {}
+    : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter), m_options(options),
+      m_replies(std::move(replies)), m_on_reply_queued(std::move(on_reply_queued)),
+      m_wakeup(executor), m_rng(std::random_device{}()) {}
 
 ForwarderSnapshot Forwarder::snapshot() const {
   auto snap = m_counters;
@@ -169,8 +168,9 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   case store::UpstreamOutcomeKind::gave_up:
     ++m_counters.rejected;
     m_counters.last_error = outcome.error;
-    log::error("upstream: {} failed for good: {}; the citizen is told, operators: laporctl retry {}",
-               job.ref, outcome.error, job.ref);
+    log::error(
+        "upstream: {} failed for good: {}; the citizen is told, operators: laporctl retry {}",
+        job.ref, outcome.error, job.ref);
     m_on_reply_queued(job.link);
     break;
   }

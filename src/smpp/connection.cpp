@@ -56,8 +56,7 @@ bool is_temporary_submit_status(std::uint32_t command_status) {
 Connection::Connection(Session& session, BindMode mode)
     : m_session(session), m_mode(mode), m_socket(session.m_executor),
       m_write_wake(session.m_executor), m_window_wake(session.m_executor),
-      m_closed_wake(session.m_executor),
-      m_last_received(std::chrono::steady_clock::now()) {}
+      m_closed_wake(session.m_executor), m_last_received(std::chrono::steady_clock::now()) {}
 
 std::string Connection::label() const {
   return fmt::format("smsc {} ({})", m_session.m_config.name, mode_name(m_mode));
@@ -82,8 +81,8 @@ awaitable<bool> Connection::open() {
     deadline.cancel();
     m_socket.set_option(tcp::no_delay(true));
   } catch (const boost::system::system_error& e) {
-    m_session.note_error(fmt::format("connect to {}:{} failed: {}", cfg.host, cfg.port,
-                                     e.code().message()));
+    m_session.note_error(
+        fmt::format("connect to {}:{} failed: {}", cfg.host, cfg.port, e.code().message()));
     close("connect failed");
     co_return false;
   }
@@ -103,8 +102,8 @@ awaitable<bool> Connection::open() {
   Pdu bind_pdu = std::move(bind);
   auto response = co_await request(std::move(bind_pdu), cfg.response_timeout);
   if (!response) {
-    m_session.note_error(
-        fmt::format("bind as {} with system_id '{}' got no answer", mode_name(m_mode), cfg.system_id));
+    m_session.note_error(fmt::format("bind as {} with system_id '{}' got no answer",
+                                     mode_name(m_mode), cfg.system_id));
     close("bind timed out");
     co_return false;
   }
@@ -323,7 +322,7 @@ awaitable<bool> Connection::wait_for_window(unsigned window) {
     m_window_wake.expires_after(1s);
     co_await m_window_wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  co_return m_open && m_bound;
+  co_return m_open&& m_bound;
 }
 
 awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
@@ -341,8 +340,8 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
   m_window_wake.cancel_one();
   if (!response) {
     result.status = SubmitStatus::no_response;
-    result.error = m_open ? "no submit_sm_resp within response_timeout"
-                          : "link closed before submit_sm_resp";
+    result.error =
+        m_open ? "no submit_sm_resp within response_timeout" : "link closed before submit_sm_resp";
     co_return result;
   }
   if (const auto* resp = std::get_if<SubmitSmResp>(&*response)) {
@@ -375,13 +374,13 @@ awaitable<void> Connection::unbind_and_close(std::chrono::milliseconds grace) {
     co_await m_window_wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
   if (m_open && m_bound) {
-    const auto remaining = std::max<std::chrono::milliseconds>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                              std::chrono::steady_clock::now()),
-        500ms);
+    const auto remaining =
+        std::max<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                deadline - std::chrono::steady_clock::now()),
+                                            500ms);
     Pdu unbind = Unbind{m_session.next_sequence()};
-    const auto response = co_await request(std::move(unbind),
-                                           std::min(remaining, m_session.m_config.response_timeout));
+    const auto response = co_await request(
+        std::move(unbind), std::min(remaining, m_session.m_config.response_timeout));
     m_bound = false;
     log::info("{}: {}", label(), response ? "unbound" : "no unbind_resp; closing anyway");
   }
@@ -391,7 +390,8 @@ awaitable<void> Connection::unbind_and_close(std::chrono::milliseconds grace) {
 void Connection::send(const Pdu& pdu) {
   auto bytes = encode(pdu);
   if (!bytes) {
-    log::error("{}: cannot encode {}: {}", label(), command_name(command_id_of(pdu)), bytes.error());
+    log::error("{}: cannot encode {}: {}", label(), command_name(command_id_of(pdu)),
+               bytes.error());
     return;
   }
   m_outgoing.push_back(std::move(*bytes));

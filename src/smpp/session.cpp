@@ -48,8 +48,8 @@ bool Session::can_transmit() const {
 void Session::set_state() {
   LinkState state = LinkState::down;
   const bool rx = m_receiver && m_receiver->bound();
-  const bool tx = m_config.layout == BindLayout::transceiver ? rx
-                                                            : (m_transmitter && m_transmitter->bound());
+  const bool tx =
+      m_config.layout == BindLayout::transceiver ? rx : (m_transmitter && m_transmitter->bound());
   if (rx && tx) {
     state = LinkState::bound;
   } else if (m_running > 0 && !m_stopping) {
@@ -65,6 +65,10 @@ void Session::set_state() {
   if (tx && m_on_bound) {
     m_on_bound();
   }
+  if (m_was_transmitting && !tx && m_on_down) {
+    m_on_down();
+  }
+  m_was_transmitting = tx;
 }
 
 awaitable<void> Session::run() {
@@ -120,7 +124,7 @@ awaitable<void> Session::run_connection(BindMode mode) {
     ++failures;
     const auto delay = bound ? m_config.reconnect_min
                              : util::backoff_delay(m_config.reconnect_min, m_config.reconnect_max,
-                                               failures, m_rng);
+                                                   failures, m_rng);
     log::info("smsc {}: next connection attempt in {} ms", m_config.name, delay.count());
     asio::steady_timer wait(m_executor);
     wait.expires_after(delay);
@@ -177,8 +181,7 @@ LinkSnapshot Session::snapshot() const {
   snap.name = m_config.name;
   snap.state = m_state;
   snap.since_ms = m_since_ms;
-  snap.bind =
-      m_config.layout == BindLayout::transceiver ? "transceiver" : "receiver+transmitter";
+  snap.bind = m_config.layout == BindLayout::transceiver ? "transceiver" : "receiver+transmitter";
   const auto& tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
   snap.window_in_use = tx ? tx->window_in_use() : 0;
   snap.last_error = m_last_error;

@@ -27,10 +27,10 @@ std::string_view command_word(sms::CommandKind kind) {
 }
 
 std::int64_t insert_inbound(Connection& db, const InboundSms& sms, std::string_view command) {
-  auto& stmt = db.prepare(
-      "INSERT INTO inbound (link, received_at, source_addr, msisdn, destination_addr, "
-      "data_coding, esm_class, raw, text, had_invalid, command) "
-      "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  auto& stmt =
+      db.prepare("INSERT INTO inbound (link, received_at, source_addr, msisdn, destination_addr, "
+                 "data_coding, esm_class, raw, text, had_invalid, command) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   stmt.bind(1, sms.link)
       .bind(2, sms.received_at)
       .bind(3, sms.source_addr)
@@ -49,8 +49,8 @@ std::int64_t insert_inbound(Connection& db, const InboundSms& sms, std::string_v
 // Whether `msisdn` was sent a reply of `kind` since `since`.
 bool replied_since(Connection& db, std::string_view msisdn, std::string_view kind,
                    std::int64_t since) {
-  auto& stmt = db.prepare(
-      "SELECT 1 FROM outbound WHERE msisdn = ? AND kind = ? AND created_at > ? LIMIT 1");
+  auto& stmt =
+      db.prepare("SELECT 1 FROM outbound WHERE msisdn = ? AND kind = ? AND created_at > ? LIMIT 1");
   stmt.bind(1, msisdn).bind(2, kind).bind(3, since);
   const bool found = stmt.step();
   stmt.reset();

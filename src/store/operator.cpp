@@ -14,8 +14,8 @@ std::optional<std::int64_t> find_report(Connection& db, std::string_view ref_or_
   std::string upper = key;
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  auto& stmt =
-      db.prepare("SELECT id FROM reports WHERE ref = ? OR tracking_id = ? ORDER BY id DESC LIMIT 1");
+  auto& stmt = db.prepare(
+      "SELECT id FROM reports WHERE ref = ? OR tracking_id = ? ORDER BY id DESC LIMIT 1");
   stmt.bind(1, upper).bind(2, key);
   std::optional<std::int64_t> id;
   if (stmt.step()) {

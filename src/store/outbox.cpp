@@ -93,8 +93,8 @@ bool record_receipt(Connection& db, std::string_view message_id, std::string_vie
   }
   const auto outbound_id = find.column_int(0);
   find.reset();
-  auto& part = db.prepare(
-      "UPDATE outbound_parts SET state = ?, updated_at = ? WHERE outbound_id = ? AND message_id = ?");
+  auto& part = db.prepare("UPDATE outbound_parts SET state = ?, updated_at = ? WHERE outbound_id = "
+                          "? AND message_id = ?");
   part.bind(1, state).bind(2, now).bind(3, outbound_id).bind(4, message_id);
   part.run();
   // The reply's state: delivered only when every part is; otherwise the

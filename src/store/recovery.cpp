@@ -13,10 +13,9 @@ RecoveryReport recover_on_startup(Connection& db, std::int64_t now) {
                              "WHERE state = 'forwarding'");
   reports.bind(1, now);
   reports.run();
-  auto& replies = db.prepare(
-      "UPDATE outbound SET state = 'unknown', updated_at = ?, "
-      "last_error = 'daemon stopped before the SMSC answered' "
-      "WHERE state = 'queued' AND submit_started_at IS NOT NULL");
+  auto& replies = db.prepare("UPDATE outbound SET state = 'unknown', updated_at = ?, "
+                             "last_error = 'daemon stopped before the SMSC answered' "
+                             "WHERE state = 'queued' AND submit_started_at IS NOT NULL");
   replies.bind(1, now);
   replies.run();
   report.replies_unknown = db.changes();

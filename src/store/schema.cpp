@@ -1,9 +1,9 @@
 #include <laporsms/store/schema.hpp>
 
+#include <fmt/format.h>
+
 #include <array>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace laporsms::store {
 namespace {
@@ -113,15 +113,17 @@ CREATE INDEX status_history_report ON status_history(report_id);
 
 } // namespace
 
-int current_schema_version() { return static_cast<int>(k_migrations.size()); }
+int current_schema_version() {
+  return static_cast<int>(k_migrations.size());
+}
 
 void migrate(Connection& db) {
   const auto version = db.query_int("PRAGMA user_version");
   if (version > current_schema_version()) {
-    throw SchemaError(fmt::format(
-        "database schema version {} is newer than this laporsmsd understands ({}); "
-        "run the laporsms release that wrote it",
-        version, current_schema_version()));
+    throw SchemaError(
+        fmt::format("database schema version {} is newer than this laporsmsd understands ({}); "
+                    "run the laporsms release that wrote it",
+                    version, current_schema_version()));
   }
   if (version == current_schema_version()) {
     return;

@@ -5,7 +5,8 @@
 
 namespace laporsms::store {
 
-SqliteError::SqliteError(int code, const std::string& what) : std::runtime_error(what), m_code(code) {}
+SqliteError::SqliteError(int code, const std::string& what)
+    : std::runtime_error(what), m_code(code) {}
 
 bool SqliteError::is_transient() const {
   switch (m_code & 0xff) {
@@ -32,7 +33,9 @@ void check(sqlite3* db, int rc, std::string_view context) {
   throw SqliteError(extended, fmt::format("{}: {} (code {})", context, msg, extended));
 }
 
-Statement::~Statement() { sqlite3_finalize(m_stmt); }
+Statement::~Statement() {
+  sqlite3_finalize(m_stmt);
+}
 
 Statement& Statement::bind(int index, std::int64_t value) {
   check(m_db, sqlite3_bind_int64(m_stmt, index, value), "bind");
@@ -45,10 +48,10 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  check(m_db,
-        sqlite3_bind_text64(m_stmt, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                            SQLITE_UTF8),
-        "bind");
+  check(
+      m_db,
+      sqlite3_bind_text64(m_stmt, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      "bind");
   return *this;
 }
 
@@ -74,8 +77,8 @@ bool Statement::step() {
     return false;
   }
   const int extended = sqlite3_extended_errcode(m_db);
-  const std::string what = fmt::format("{}: {} (code {})", sqlite3_sql(m_stmt),
-                                       sqlite3_errmsg(m_db), extended);
+  const std::string what =
+      fmt::format("{}: {} (code {})", sqlite3_sql(m_stmt), sqlite3_errmsg(m_db), extended);
   sqlite3_reset(m_stmt);
   throw SqliteError(extended, what);
 }
@@ -90,7 +93,9 @@ void Statement::reset() {
   sqlite3_clear_bindings(m_stmt);
 }
 
-std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(m_stmt, index); }
+std::int64_t Statement::column_int(int index) const {
+  return sqlite3_column_int64(m_stmt, index);
+}
 
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(m_stmt, index);
@@ -180,9 +185,13 @@ std::unique_ptr<Statement> Connection::prepare_uncached(std::string_view sql) {
   return std::make_unique<Statement>(m_db, raw);
 }
 
-std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_db); }
+std::int64_t Connection::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(m_db);
+}
 
-int Connection::changes() const { return sqlite3_changes(m_db); }
+int Connection::changes() const {
+  return sqlite3_changes(m_db);
+}
 
 std::int64_t Connection::query_int(std::string_view sql) {
   auto& stmt = prepare(sql);

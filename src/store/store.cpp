@@ -13,7 +13,8 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
                                                         : "PRAGMA synchronous = NORMAL");
   m_db->exec("PRAGMA foreign_keys = ON");
   m_db->exec("PRAGMA wal_autocheckpoint = 4000");
-  const auto quick = m_db->query_int("SELECT count(*) FROM pragma_quick_check WHERE quick_check != 'ok'");
+  const auto quick =
+      m_db->query_int("SELECT count(*) FROM pragma_quick_check WHERE quick_check != 'ok'");
   if (quick != 0) {
     throw SchemaError("database failed its integrity check (PRAGMA quick_check); "
                       "restore it from a backup or move it aside for inspection");

@@ -111,9 +111,7 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
   case UpstreamOutcomeKind::delivered: {
     auto& report = db.prepare("UPDATE reports SET state = 'forwarded', tracking_id = ?, "
                               "transaction_id = ?, updated_at = ? WHERE id = ?");
-    report.bind(1, outcome.tracking_id)
-        .bind(3, now)
-        .bind(4, job.report_id);
+    report.bind(1, outcome.tracking_id).bind(3, now).bind(4, job.report_id);
     if (outcome.transaction_id.empty()) {
       report.bind_null(2);
     } else {
@@ -121,10 +119,11 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
     }
     report.run();
     set_job(db, job.report_id, "done", now, {}, now);
-    queue_reply(db, job.report_id, "forwarded", job.link, job.msisdn,
-                sms::render_template(replies.forwarded,
-                                     Values{{"ref", job.ref}, {"tracking_id", outcome.tracking_id}}),
-                now);
+    queue_reply(
+        db, job.report_id, "forwarded", job.link, job.msisdn,
+        sms::render_template(replies.forwarded,
+                             Values{{"ref", job.ref}, {"tracking_id", outcome.tracking_id}}),
+        now);
     break;
   }
   case UpstreamOutcomeKind::temporary:

@@ -1,10 +1,10 @@
 #include <laporsms/util/clock.hpp>
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-
-#include <fmt/format.h>
 
 namespace laporsms::util {
 
@@ -30,7 +30,9 @@ std::string format_rfc3339(std::int64_t unix_ms, int utc_offset_minutes) {
   return out;
 }
 
-std::string format_rfc3339_utc(std::int64_t unix_ms) { return format_rfc3339(unix_ms, 0); }
+std::string format_rfc3339_utc(std::int64_t unix_ms) {
+  return format_rfc3339(unix_ms, 0);
+}
 
 int local_utc_offset_minutes(std::int64_t unix_ms) {
   const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);

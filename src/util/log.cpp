@@ -1,5 +1,7 @@
 #include <laporsms/util/log.hpp>
 
+#include <fmt/chrono.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -7,8 +9,6 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/chrono.h>
 
 namespace laporsms::log {
 namespace {
@@ -53,7 +53,9 @@ std::string_view level_name(Level level) {
 
 } // namespace
 
-void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+void set_level(Level level) {
+  g_level.store(static_cast<int>(level));
+}
 
 Level level_from_string(std::string_view name) {
   if (name == "debug") {
@@ -68,7 +70,9 @@ Level level_from_string(std::string_view name) {
   return Level::info;
 }
 
-bool enabled(Level level) { return static_cast<int>(level) <= g_level.load(); }
+bool enabled(Level level) {
+  return static_cast<int>(level) <= g_level.load();
+}
 
 void write(Level level, std::string_view message) {
   std::string line;

@@ -49,6 +49,29 @@ export const Status = Object.freeze({
   ESME_RX_T_APPN: 0x64,
 });
 
+// message_state values (SMPP 3.4 §5.2.28) by the receipt words of Appendix B.
+const k_message_states = Object.freeze({
+  ENROUTE: 1, DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8,
+});
+
+// YYMMDDhhmm, the date form of a receipt's text.
+function receiptTimestamp(date) {
+  const two = (n) => String(n).padStart(2, '0');
+  return `${two(date.getUTCFullYear() % 100)}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}` +
+    `${two(date.getUTCHours())}${two(date.getUTCMinutes())}`;
+}
+
+// A raw PDU: the 16-octet header and `body`. `commandLength` overrides the
+// length field (default: the true length), for frames that lie about it.
+export function buildPdu({ commandId, commandStatus = 0, sequence, body = Buffer.alloc(0), commandLength } = {}) {
+  const header = Buffer.alloc(16);
+  header.writeUInt32BE(commandLength ?? 16 + body.length, 0);
+  header.writeUInt32BE(commandId >>> 0, 4);
+  header.writeUInt32BE(commandStatus >>> 0, 8);
+  header.writeUInt32BE(sequence >>> 0, 12);
+  return Buffer.concat([header, Buffer.from(body)]);
+}
+
 // --- GSM 03.38 ---------------------------------------------------------------
 
 // Default alphabet, index = septet value. 0x1B is the escape to the extension table.
@@ -339,9 +362,22 @@ export class SmscSimulator extends EventEmitter {
     this.genericNacks = []; // {time, sessionIndex, sequence, status}
     this.protocolErrors = []; // {time, sessionIndex, error}
     this.connections = 0;
+    // Every response PDU the daemon sent: {time, sessionIndex, command, commandId, sequence, status}.
+    this.responses = [];
+    // Every enquire_link the daemon sent, answered or not: {time, sessionIndex, answered}.
+    this.enquireLinkRequests = [];
+    // One record per TCP session, kept after it closes: {sessionIndex, connectedAt, closedAt,
+    // closedBy ('sim' when the simulator closed it, 'peer' otherwise), bindType, silent,
+    // lastSentAt, lastReceivedAt}.
+    this.sessionHistory = [];
+    // Delivery receipts sent: {time, sessionIndex, messageId, destination, state, form, status}.
+    this.receipts = [];
     // (submitRecord) → status number, null to leave the submit_sm unanswered,
     // or a Promise of either. Null means always ESME_ROK.
     this.submitResponder = null;
+    // (acceptedSubmitRecord) → null for no receipt, or {state: 'DELIVRD'|'UNDELIV'|…,
+    // form: 'tlv'|'text'|'both', delayMs}; delayMs 0 sends it right behind the submit_sm_resp.
+    this.receiptPolicy = null;
   }
 
   get port() {
@@ -364,6 +400,7 @@ export class SmscSimulator extends EventEmitter {
     const server = this.#server;
     this.#server = null;
     for (const entry of this.#sessions.values()) {
+      entry.history.closedBy ??= 'sim';
       entry.session.destroy();
     }
     if (server) {
@@ -375,6 +412,7 @@ export class SmscSimulator extends EventEmitter {
   dropConnections() {
     for (const entry of this.#sessions.values()) {
       this.#log(`smsc-sim dropping session ${entry.index}`);
+      entry.history.closedBy ??= 'sim';
       entry.session.destroy();
     }
   }
@@ -400,6 +438,68 @@ export class SmscSimulator extends EventEmitter {
     return [...this.#sessions.values()]
       .filter((e) => e.bound)
       .map((e) => ({ sessionIndex: e.index, bindType: e.bindType }));
+  }
+
+  // Changes what a bind must carry from now on (an operator fixing the account).
+  setCredentials({ systemId, password } = {}) {
+    if (systemId !== undefined) {
+      this.#systemId = systemId;
+    }
+    if (password !== undefined) {
+      this.#password = password;
+    }
+  }
+
+  // The open sessions stop answering anything (bind, submit_sm, enquire_link,
+  // unbind, unknown commands) and stop sending, but keep their sockets open, as
+  // a hung SMSC would. Sessions opened later behave normally. Resolves nothing;
+  // returns the indices silenced (all open sessions, or just `sessionIndex`).
+  silence({ sessionIndex } = {}) {
+    const silenced = [];
+    for (const entry of this.#sessions.values()) {
+      if (sessionIndex === undefined || entry.index === sessionIndex) {
+        entry.silent = true;
+        entry.history.silent = true;
+        silenced.push(entry.index);
+        this.#log(`smsc-sim session ${entry.index} goes silent`);
+      }
+    }
+    return silenced;
+  }
+
+  // Writes `bytes` as they are to a bound session (the first one, or
+  // `sessionIndex`): for frames the smpp package cannot build. Returns the
+  // session index used.
+  sendRaw(bytes, { sessionIndex } = {}) {
+    const entry = sessionIndex === undefined
+      ? [...this.#sessions.values()].find((e) => e.bound && !e.silent)
+      : this.#sessions.get(sessionIndex);
+    if (!entry) {
+      throw new Error(sessionIndex === undefined ? 'no bound session for sendRaw' : `no session ${sessionIndex}`);
+    }
+    this.#log(`smsc-sim session ${entry.index} raw write of ${bytes.length} octets`);
+    entry.session.socket.write(Buffer.from(bytes));
+    return entry.index;
+  }
+
+  // Resolves the first response (any command) the daemon sent with `sequence`
+  // (on `sessionIndex` when given): a record of `responses`.
+  waitForResponse(sequence, { sessionIndex, timeoutMs = 10000 } = {}) {
+    return this.#waitUntil(
+      () => this.responses.find((r) => r.sequence === sequence &&
+        (sessionIndex === undefined || r.sessionIndex === sessionIndex)),
+      timeoutMs,
+      () => `a response to sequence ${sequence}`,
+    );
+  }
+
+  // Resolves the sessionHistory record of `sessionIndex` once that session has closed.
+  waitForSessionClose(sessionIndex, { timeoutMs = 10000 } = {}) {
+    return this.#waitUntil(
+      () => this.sessionHistory.find((h) => h.sessionIndex === sessionIndex && h.closedAt !== null),
+      timeoutMs,
+      () => `session ${sessionIndex} to close`,
+    );
   }
 
   // Resolves the `count`-th successful bind since start (its bindAttempts record).
@@ -506,6 +606,14 @@ export class SmscSimulator extends EventEmitter {
       short_message: body,
       ...tlvs,
     });
+    this.#log(`smsc-sim deliver_sm from ${maskMsisdn(from)} ` +
+      `(${body.length} octets, data_coding ${coding}) on session ${entry.index}`);
+    return this.#request(entry, pdu, timeoutMs, 'deliver_sm_resp');
+  }
+
+  // Sends `pdu` (a request) on `entry` and resolves {status, sequence} from its
+  // response; rejects when the session closes first or after `timeoutMs`.
+  #request(entry, pdu, timeoutMs, what) {
     return new Promise((resolve, reject) => {
       let timer = null;
       const sent = entry.session.send(pdu, (resp) => {
@@ -517,14 +625,12 @@ export class SmscSimulator extends EventEmitter {
         reject(new Error(`session ${entry.index} is not writable`));
         return;
       }
-      this.#log(`smsc-sim deliver_sm #${pdu.sequence_number} from ${maskMsisdn(from)} ` +
-        `(${body.length} octets, data_coding ${coding}) on session ${entry.index}`);
       const sequence = pdu.sequence_number;
       timer = setTimeout(() => {
         // Forget the callback so a late response is not mistaken for a new one.
         delete entry.session._callbacks[sequence];
         entry.pending.delete(sequence);
-        reject(timeoutError(`deliver_sm_resp to sequence ${sequence}`, timeoutMs));
+        reject(timeoutError(`${what} to sequence ${sequence}`, timeoutMs));
       }, timeoutMs);
       entry.pending.set(sequence, {
         reject: (error) => {
@@ -533,6 +639,59 @@ export class SmscSimulator extends EventEmitter {
         },
       });
     });
+  }
+
+  // Sends a delivery receipt (deliver_sm, esm_class 0x04) for an accepted
+  // submit record: `state` is the SMPP 3.4 Appendix B word (DELIVRD, UNDELIV,
+  // EXPIRED, …); `form` 'tlv' carries receipted_message_id + message_state
+  // and the text, 'text' only the text form `id:… stat:…`, 'both' = 'tlv'.
+  // Goes on the session the submit came in on when it receives, else on any
+  // bound receiver. Resolves the `receipts` record (status of the response).
+  async sendReceipt(submit, { state = 'DELIVRD', form = 'both', timeoutMs = 10000 } = {}) {
+    if (!submit.messageId) {
+      throw new Error('sendReceipt: the submit has no message id (it was not accepted)');
+    }
+    const stateValue = k_message_states[state];
+    if (stateValue === undefined) {
+      throw new Error(`sendReceipt: unknown message state ${state}`);
+    }
+    let entry = this.#sessions.get(submit.sessionIndex);
+    if (!entry || !entry.bound || !entry.receives || entry.silent) {
+      entry = this.#pickReceiver();
+    }
+    const stamp = receiptTimestamp(new Date(submit.time));
+    const done = receiptTimestamp(new Date());
+    const delivered = state === 'DELIVRD' ? '001' : '000';
+    const excerpt = submit.text.slice(0, 20).replace(/[^\x20-\x7e]/g, '.');
+    const text = `id:${submit.messageId} sub:001 dlvrd:${delivered} submit date:${stamp} ` +
+      `done date:${done} stat:${state} err:${state === 'DELIVRD' ? '000' : '001'} text:${excerpt}`;
+    const fields = {
+      service_type: '',
+      source_addr_ton: submit.destinationTon,
+      source_addr_npi: submit.destinationNpi,
+      source_addr: submit.destination,
+      dest_addr_ton: submit.sourceTon,
+      dest_addr_npi: submit.sourceNpi,
+      destination_addr: submit.source,
+      esm_class: 0x04,
+      data_coding: 0,
+      short_message: Buffer.from(text, 'latin1'),
+    };
+    if (form !== 'text') {
+      fields.receipted_message_id = submit.messageId;
+      fields.message_state = stateValue;
+    }
+    const record = {
+      time: Date.now(), sessionIndex: entry.index, messageId: submit.messageId, destination: submit.destination,
+      state, form, status: null,
+    };
+    this.receipts.push(record);
+    this.#log(`smsc-sim receipt ${state} for ${submit.messageId} to ${maskMsisdn(submit.destination)} ` +
+      `(${form}) on session ${entry.index}`);
+    const { status } = await this.#request(entry, new smpp.PDU('deliver_sm', fields), timeoutMs, 'deliver_sm_resp');
+    record.status = status;
+    this.#notify();
+    return record;
   }
 
   // Sends `text` as a concatenated MO: parts with an 8-bit (or 16-bit) reference
@@ -605,13 +764,13 @@ export class SmscSimulator extends EventEmitter {
   #pickReceiver(sessionIndex) {
     if (sessionIndex !== undefined) {
       const entry = this.#sessions.get(sessionIndex);
-      if (!entry || !entry.bound || !entry.receives) {
+      if (!entry || !entry.bound || !entry.receives || entry.silent) {
         throw new Error(`session ${sessionIndex} is not bound as a receiver`);
       }
       return entry;
     }
     for (const entry of this.#sessions.values()) {
-      if (entry.bound && entry.receives) {
+      if (entry.bound && entry.receives && !entry.silent) {
         return entry;
       }
     }
@@ -638,20 +797,32 @@ export class SmscSimulator extends EventEmitter {
       return;
     }
     const index = this.#nextSessionIndex++;
+    const history = {
+      sessionIndex: index, connectedAt: Date.now(), closedAt: null, closedBy: null, bindType: null, silent: false,
+      lastSentAt: null, lastReceivedAt: null,
+    };
+    this.sessionHistory.push(history);
     const entry = {
       session, index, bound: false, bindType: null, receives: false, transmits: false, pending: new Map(),
+      silent: false, history,
     };
     this.#sessions.set(index, entry);
     this.connections++;
     this.#log(`smsc-sim session ${index} connected`);
 
+    session.on('send', () => {
+      history.lastSentAt = Date.now();
+    });
     session.on('error', (error) => {
       // The package stops reading after a parse error; close the session so the peer notices.
       this.protocolErrors.push({ time: Date.now(), sessionIndex: index, error: error.message });
       this.#log(`smsc-sim session ${index} error: ${error.message}`);
+      history.closedBy ??= 'sim';
       session.destroy();
     });
     session.on('close', () => {
+      history.closedAt = Date.now();
+      history.closedBy ??= 'peer';
       this.#sessions.delete(index);
       for (const pending of entry.pending.values()) {
         pending.reject(new Error(`session ${index} closed before the response came`));
@@ -672,12 +843,19 @@ export class SmscSimulator extends EventEmitter {
     });
     session.on('enquire_link', (pdu) => {
       this.enquireLinks++;
-      session.send(pdu.response());
+      this.enquireLinkRequests.push({ time: Date.now(), sessionIndex: index, answered: !entry.silent });
+      if (!entry.silent) {
+        session.send(pdu.response());
+      }
       this.#notify();
     });
     session.on('unbind', (pdu) => {
       this.unbinds.push({ time: Date.now(), sessionIndex: index });
-      this.#log(`smsc-sim session ${index} unbind`);
+      this.#log(`smsc-sim session ${index} unbind${entry.silent ? ' (silent: not answered)' : ''}`);
+      if (entry.silent) {
+        this.#notify();
+        return;
+      }
       entry.bound = false;
       session.send(pdu.response(), () => session.close());
       this.#notify();
@@ -698,13 +876,25 @@ export class SmscSimulator extends EventEmitter {
       this.#notify();
     });
     session.on('unknown', (pdu) => {
-      session.send(pdu.response());
+      if (!entry.silent) {
+        session.send(pdu.response());
+      }
     });
     session.on('pdu', (pdu) => {
+      history.lastReceivedAt = Date.now();
+      if (pdu.isResponse()) {
+        const record = {
+          time: Date.now(), sessionIndex: index, command: pdu.command, commandId: pdu.command_id,
+          sequence: pdu.sequence_number, status: pdu.command_status,
+        };
+        this.responses.push(record);
+        // Waiters on `responses` are notified by the command's own handler or here.
+        queueMicrotask(() => this.#notify());
+      }
       // Requests the simulator does not serve get generic_nack, as an SMSC would.
       const known = ['submit_sm', 'enquire_link', 'unbind', 'unbind_resp', 'enquire_link_resp',
         'deliver_sm_resp', 'generic_nack', 'unknown', ...Object.keys(k_bind_commands)];
-      if (!pdu.isResponse() && !known.includes(pdu.command)) {
+      if (!pdu.isResponse() && !known.includes(pdu.command) && !entry.silent) {
         session.send(new smpp.PDU('generic_nack', {
           sequence_number: pdu.sequence_number, command_status: Status.ESME_RINVCMDID,
         }));
@@ -714,6 +904,13 @@ export class SmscSimulator extends EventEmitter {
 
   #onBind(entry, command, pdu) {
     const kind = k_bind_commands[command];
+    if (entry.silent) {
+      this.bindAttempts.push({
+        time: Date.now(), sessionIndex: entry.index, command, systemId: pdu.system_id, ok: false, status: null,
+      });
+      this.#notify();
+      return;
+    }
     let status = Status.ESME_ROK;
     if (entry.bound) {
       status = Status.ESME_RALYBND;
@@ -734,6 +931,7 @@ export class SmscSimulator extends EventEmitter {
     }
     entry.bound = true;
     entry.bindType = kind.type;
+    entry.history.bindType = kind.type;
     entry.receives = kind.receives;
     entry.transmits = kind.transmits;
     entry.session.send(pdu.response({ system_id: 'smsc-sim' }));
@@ -742,6 +940,10 @@ export class SmscSimulator extends EventEmitter {
   }
 
   async #onSubmit(entry, pdu) {
+    if (entry.silent) {
+      this.#log(`smsc-sim session ${entry.index} silent: submit_sm #${pdu.sequence_number} not answered`);
+      return;
+    }
     if (!entry.bound || !entry.transmits) {
       entry.session.send(pdu.response({ command_status: Status.ESME_RINVBNDSTS }));
       return;
@@ -765,6 +967,8 @@ export class SmscSimulator extends EventEmitter {
       sourceTon: parsed.sourceTon,
       sourceNpi: parsed.sourceNpi,
       destination: parsed.destination,
+      destinationTon: parsed.destinationTon,
+      destinationNpi: parsed.destinationNpi,
       dataCoding: parsed.dataCoding,
       esmClass: parsed.esmClass,
       shortMessage: parsed.shortMessage,
@@ -774,28 +978,58 @@ export class SmscSimulator extends EventEmitter {
       registeredDelivery: parsed.registeredDelivery,
       messageId: null,
       status: null,
+      // Whether the submit_sm_resp could be written (false: the session was gone by then).
+      responded: false,
     };
     this.submits.push(record);
     let status = Status.ESME_ROK;
     if (this.submitResponder) {
       status = await this.submitResponder(record);
     }
-    if (status === null || status === undefined) {
+    if (status === null || status === undefined || entry.silent) {
       this.#log(`smsc-sim submit_sm #${pdu.sequence_number} to ${maskMsisdn(record.destination)} left unanswered`);
       this.#notify();
       return;
     }
+    // An SMSC takes the message once it decided to accept it, whether or not
+    // the response still reaches the ESME.
     record.status = status;
     if (status === Status.ESME_ROK) {
       record.messageId = `sim${String(this.#nextMessageId++).padStart(8, '0')}`;
-      entry.session.send(pdu.response({ message_id: record.messageId }));
+      record.responded = entry.session.send(pdu.response({ message_id: record.messageId }));
     } else {
-      entry.session.send(pdu.response({ command_status: status }));
+      record.responded = entry.session.send(pdu.response({ command_status: status }));
+    }
+    if (status === Status.ESME_ROK && this.receiptPolicy) {
+      this.#scheduleReceipt(record);
     }
     this.#log(`smsc-sim submit_sm #${pdu.sequence_number} to ${maskMsisdn(record.destination)} ` +
       `(data_coding ${record.dataCoding}${record.udh ? `, part ${record.udh.seq}/${record.udh.total}` : ''}) → status ${status}`);
     this.emit('submit_sm', record);
     this.#notify();
+  }
+
+  #scheduleReceipt(record) {
+    const plan = this.receiptPolicy(record);
+    if (!plan) {
+      return;
+    }
+    const send = () => {
+      this.sendReceipt(record, plan).catch((error) => {
+        this.receipts.push({
+          time: Date.now(), sessionIndex: null, messageId: record.messageId, destination: record.destination,
+          state: plan.state, form: plan.form, status: null, error: error.message,
+        });
+        this.#log(`smsc-sim receipt for ${record.messageId} not delivered: ${error.message}`);
+        this.#notify();
+      });
+    };
+    if (!plan.delayMs) {
+      // Right behind the submit_sm_resp, as an SMSC that knows the outcome at once.
+      send();
+    } else {
+      setTimeout(send, plan.delayMs);
+    }
   }
 
   #waitUntil(check, timeoutMs, describe) {

@@ -5,10 +5,10 @@
 
 #include <laporsms/util/net.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <functional>
-
-#include <nlohmann/json.hpp>
 
 namespace laporsms::app {
 

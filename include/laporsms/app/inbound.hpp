@@ -3,9 +3,9 @@
 // temporary error so the SMSC delivers again.
 #pragma once
 
+#include <laporsms/smpp/pdu.hpp>
 #include <laporsms/sms/charset.hpp>
 #include <laporsms/sms/command.hpp>
-#include <laporsms/smpp/pdu.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/net.hpp>

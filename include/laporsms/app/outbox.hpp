@@ -10,7 +10,9 @@
 #include <laporsms/util/wakeup.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace laporsms::app {
 
@@ -24,8 +26,11 @@ struct OutboxOptions {
 
 class OutboxSender {
 public:
+  // `borrowed_links` names the links whose replies this one carries right
+  // now: those that name it as their `fallback` and are down.
   OutboxSender(asio::any_io_executor executor, store::Store& store, smpp::Session& session,
-               OutboxOptions options);
+               OutboxOptions options,
+               std::function<std::vector<std::string>()> borrowed_links = {});
 
   awaitable<void> run();
   // A reply was queued, or the link came up: look now.
@@ -43,6 +48,7 @@ private:
   store::Store& m_store;
   smpp::Session& m_session;
   OutboxOptions m_options;
+  std::function<std::vector<std::string>()> m_borrowed_links;
   util::Wakeup m_wakeup;
   bool m_stopping = false;
   unsigned m_in_progress = 0;

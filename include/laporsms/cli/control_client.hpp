@@ -1,11 +1,11 @@
 // laporctl's side of the control socket: one request line, one reply line.
 #pragma once
 
-#include <chrono>
-#include <filesystem>
-
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
+
+#include <chrono>
+#include <filesystem>
 
 namespace laporsms::cli {
 

@@ -4,10 +4,10 @@
 
 #include <laporsms/store/sqlite.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace laporsms::cli {
 

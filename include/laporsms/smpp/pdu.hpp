@@ -191,9 +191,9 @@ struct Outbind {
   bool operator==(const Outbind&) const = default;
 };
 
-using Pdu = std::variant<BindRequest, BindResponse, Unbind, UnbindResp, EnquireLink, EnquireLinkResp,
-                         GenericNack, SubmitSm, SubmitSmResp, DeliverSm, DeliverSmResp, DataSm,
-                         DataSmResp, Outbind>;
+using Pdu = std::variant<BindRequest, BindResponse, Unbind, UnbindResp, EnquireLink,
+                         EnquireLinkResp, GenericNack, SubmitSm, SubmitSmResp, DeliverSm,
+                         DeliverSmResp, DataSm, DataSmResp, Outbind>;
 
 // The sequence_number of any PDU.
 std::uint32_t sequence_of(const Pdu& pdu);

@@ -9,8 +9,16 @@
 
 namespace laporsms::smpp {
 
-enum class ReceiptState { enroute, delivered, expired, deleted, undeliverable, accepted, unknown,
-                          rejected };
+enum class ReceiptState {
+  enroute,
+  delivered,
+  expired,
+  deleted,
+  undeliverable,
+  accepted,
+  unknown,
+  rejected
+};
 
 struct Receipt {
   std::string message_id;

@@ -95,6 +95,8 @@ public:
 
   // Wakes when the transmitter becomes bound (the outbox waits on it).
   void set_on_bound(std::function<void()> callback) { m_on_bound = std::move(callback); }
+  // Called when the transmitter is lost (replies may go through a fallback).
+  void set_on_down(std::function<void()> callback) { m_on_down = std::move(callback); }
 
   LinkSnapshot snapshot() const;
   const SessionConfig& config() const { return m_config; }
@@ -111,6 +113,8 @@ private:
   SessionConfig m_config;
   InboundHandler m_on_inbound;
   std::function<void()> m_on_bound;
+  std::function<void()> m_on_down;
+  bool m_was_transmitting = false;
   std::shared_ptr<Connection> m_receiver;    // also the transceiver
   std::shared_ptr<Connection> m_transmitter; // only in receiver+transmitter mode
   bool m_stopping = false;

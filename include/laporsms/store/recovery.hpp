@@ -8,8 +8,8 @@
 namespace laporsms::store {
 
 struct RecoveryReport {
-  int jobs_requeued = 0;      // inflight upstream jobs put back to pending
-  int replies_unknown = 0;    // replies whose submit_sm was under way
+  int jobs_requeued = 0;   // inflight upstream jobs put back to pending
+  int replies_unknown = 0; // replies whose submit_sm was under way
 };
 
 // Inflight upstream jobs go back to pending, due now: the attempt may or may

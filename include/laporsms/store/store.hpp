@@ -119,8 +119,7 @@ auto Store::execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>> {
       use_awaitable, std::move(fn));
 }
 
-template <typename F>
-auto Store::execute_blocking(F fn) -> std::invoke_result_t<F&, Connection&> {
+template <typename F> auto Store::execute_blocking(F fn) -> std::invoke_result_t<F&, Connection&> {
   using R = std::invoke_result_t<F&, Connection&>;
   static_assert(!std::is_void_v<R>, "store tasks return a value");
   struct BlockingTask final : Task {

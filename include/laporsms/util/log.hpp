@@ -3,9 +3,9 @@
 // prefix such as "<6>"; otherwise with a timestamp and the level name.
 #pragma once
 
-#include <string_view>
-
 #include <fmt/format.h>
+
+#include <string_view>
 
 namespace laporsms::log {
 

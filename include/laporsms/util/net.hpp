@@ -3,7 +3,9 @@
 // under g++ 12 without it (asio issue #944).
 #pragma once
 
+// clang-format off
 #include <utility>
+// clang-format on
 
 #include <boost/asio.hpp>
 #include <boost/asio/awaitable.hpp>
