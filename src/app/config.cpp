@@ -795,6 +795,8 @@ void read_limits(const Section& s, LimitsConfig& limits) {
   s.read_duration("sender_window", limits.sender_window);
   s.read_integer("min_report_chars", limits.min_report_chars, 0, 10000);
   s.read("reply_to_short_numbers", limits.reply_to_short_numbers);
+  s.read_duration("redelivery_window", limits.redelivery_window);
+  s.read_duration("concat_timeout", limits.concat_timeout);
 }
 
 struct ReplySpec {
@@ -913,7 +915,8 @@ const std::vector<TableSpec>& table_specs() {
       {"reports", {"ref_prefix"}},
       {"keywords", {"report", "status", "help"}},
       {"limits",
-       {"max_reports_per_sender", "sender_window", "min_report_chars", "reply_to_short_numbers"}},
+       {"max_reports_per_sender", "sender_window", "min_report_chars", "reply_to_short_numbers",
+        "redelivery_window", "concat_timeout"}},
       {"replies",
        {"received", "forwarded", "status_changed", "status_reply", "help", "empty_report",
         "unknown_ref", "rate_limited", "failed"}},

@@ -4,6 +4,7 @@
 #include <laporsms/app/outbox.hpp>
 #include <laporsms/lapor/forwarder.hpp>
 #include <laporsms/smpp/session.hpp>
+#include <laporsms/store/intake.hpp>
 #include <laporsms/store/operator.hpp>
 #include <laporsms/store/recovery.hpp>
 #include <laporsms/store/store.hpp>
@@ -29,10 +30,12 @@ store::ReplyTemplates to_templates(const RepliesConfig& r) {
 
 std::shared_ptr<const RuntimePolicy> make_policy(const Config& config) {
   auto policy = std::make_shared<RuntimePolicy>();
-  policy->keywords.report = config.keywords.report;
-  policy->keywords.status = config.keywords.status;
-  policy->keywords.help = config.keywords.help;
   auto& intake = policy->intake;
+  intake.keywords.report = config.keywords.report;
+  intake.keywords.status = config.keywords.status;
+  intake.keywords.help = config.keywords.help;
+  intake.redelivery_window_ms = config.limits.redelivery_window.count();
+  intake.concat_timeout_ms = config.limits.concat_timeout.count();
   intake.ref_prefix = config.reports.ref_prefix;
   intake.min_report_chars = config.limits.min_report_chars;
   intake.max_reports_per_sender = config.limits.max_reports_per_sender;
@@ -179,6 +182,7 @@ public:
       asio::co_spawn(ex, link->outbox->run(), asio::detached);
     }
     asio::co_spawn(ex, m_forwarder->run(), asio::detached);
+    asio::co_spawn(ex, sweep_incomplete_messages(), asio::detached);
     asio::co_spawn(ex, m_control->run(), asio::detached);
     m_signals.async_wait([this](boost::system::error_code ec, int signo) {
       if (!ec) {
@@ -279,7 +283,41 @@ private:
     });
   }
 
+  // Files long SMS whose missing parts never came (concat_timeout).
+  awaitable<void> sweep_incomplete_messages() {
+    const auto period = std::clamp<std::chrono::milliseconds>(m_config.limits.concat_timeout / 4,
+                                                               1s, 30s);
+    asio::steady_timer timer(m_io);
+    while (!m_stopping) {
+      timer.expires_after(period);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (m_stopping) {
+        break;
+      }
+      const auto policy = m_policy;
+      auto sweep = [policy](store::Connection& db) {
+        return store::file_expired_parts(db, util::now_ms(), policy->intake);
+      };
+      int filed = 0;
+      try {
+        filed = co_await m_store.execute(std::move(sweep));
+      } catch (const std::exception& e) {
+        log::error("intake: cannot file incomplete long SMS: {}", e.what());
+      }
+      if (filed > 0) {
+        log::warn("intake: filed {} long SMS with parts missing after {} ms", filed,
+                  m_config.limits.concat_timeout.count());
+        for (auto& link : m_links) {
+          link->outbox->wake();
+        }
+        m_forwarder->wake();
+      }
+    }
+  }
+
   awaitable<void> shutdown() {
+    m_stopping = true;
     sd_notify(0, "STOPPING=1");
     const auto grace = m_config.daemon.shutdown_grace;
     m_control->stop();
@@ -410,6 +448,7 @@ private:
   asio::steady_timer m_watchdog;
   std::chrono::microseconds m_watchdog_interval{0};
   MinuteCounter m_inbound_minute;
+  bool m_stopping = false;
 };
 
 } // namespace

@@ -9,6 +9,63 @@
 
 namespace laporsms::app {
 
+namespace {
+
+class Fnv1a {
+public:
+  void add(std::span<const std::uint8_t> bytes) {
+    for (const auto b : bytes) {
+      m_hash = (m_hash ^ b) * 0x100000001b3ULL;
+    }
+  }
+  void add(std::string_view text) {
+    add(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    add_byte(0); // keeps "ab"+"c" apart from "a"+"bc"
+  }
+  void add_byte(std::uint8_t b) { add(std::span(&b, 1)); }
+  std::uint64_t value() const { return m_hash; }
+
+private:
+  std::uint64_t m_hash = 0xcbf29ce484222325ULL;
+};
+
+std::optional<sms::ConcatInfo> sar_info(const std::vector<smpp::Tlv>& tlvs) {
+  const auto* ref = smpp::find_tlv(tlvs, smpp::tlv_tag::sar_msg_ref_num);
+  const auto* total = smpp::find_tlv(tlvs, smpp::tlv_tag::sar_total_segments);
+  const auto* seq = smpp::find_tlv(tlvs, smpp::tlv_tag::sar_segment_seqnum);
+  if (ref == nullptr || total == nullptr || seq == nullptr || ref->value.size() != 2 ||
+      total->value.size() != 1 || seq->value.size() != 1) {
+    return std::nullopt;
+  }
+  sms::ConcatInfo info;
+  info.reference = static_cast<std::uint16_t>((ref->value[0] << 8) | ref->value[1]);
+  info.total = total->value[0];
+  info.sequence = seq->value[0];
+  if (info.total == 0 || info.sequence == 0 || info.sequence > info.total) {
+    return std::nullopt;
+  }
+  return info;
+}
+
+} // namespace
+
+std::int64_t mo_fingerprint(const smpp::ShortMessageFields& message,
+                            std::span<const std::uint8_t> user_data) {
+  Fnv1a h;
+  h.add(message.source.addr);
+  h.add(message.destination.addr);
+  h.add_byte(message.data_coding);
+  h.add_byte(message.esm_class);
+  h.add(user_data);
+  for (const auto tag : {smpp::tlv_tag::sar_msg_ref_num, smpp::tlv_tag::sar_total_segments,
+                         smpp::tlv_tag::sar_segment_seqnum}) {
+    if (const auto* tlv = smpp::find_tlv(message.tlvs, tag)) {
+      h.add(tlv->value);
+    }
+  }
+  return static_cast<std::int64_t>(h.value());
+}
+
 store::InboundSms make_inbound(const std::string& link, sms::DefaultCoding default_coding,
                                const smpp::ShortMessageFields& message, std::int64_t now) {
   store::InboundSms sms;
@@ -20,18 +77,25 @@ store::InboundSms make_inbound(const std::string& link, sms::DefaultCoding defau
   sms.destination_addr = message.destination.addr;
   sms.data_coding = message.data_coding;
   sms.esm_class = message.esm_class;
+  sms.default_coding = default_coding;
   const auto* payload = smpp::find_tlv(message.tlvs, smpp::tlv_tag::message_payload);
   sms.raw = payload != nullptr ? payload->value : message.short_message;
+  sms.fingerprint = mo_fingerprint(message, sms.raw);
 
   std::span<const std::uint8_t> body = sms.raw;
   if ((message.esm_class & sms::k_esm_udhi) != 0) {
     if (auto user_data = sms::split_user_data(sms.raw)) {
       body = user_data->body;
+      sms.concat = user_data->concat;
     } else {
       // A header we cannot read: keep the raw bytes, decode what is there.
       sms.had_invalid = true;
     }
   }
+  if (!sms.concat) {
+    sms.concat = sar_info(message.tlvs);
+  }
+  sms.body.assign(body.begin(), body.end());
   auto decoded = sms::decode_text(message.data_coding, body, default_coding);
   sms.text = std::move(decoded.utf8);
   sms.had_invalid = sms.had_invalid || decoded.had_invalid;
@@ -51,12 +115,10 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   }
   const auto policy = m_policy();
   auto sms = make_inbound(link, default_coding, message, util::now_ms());
-  const auto command =
-      sms::parse_command(sms.text, policy->keywords, policy->intake.min_report_chars);
   // Named, not a temporary inside the co_await: g++ 12 mishandles
   // non-trivial temporaries that live across a suspension point.
-  auto file = [inbound = std::move(sms), command, policy](store::Connection& db) {
-    return store::record_inbound(db, inbound, command, policy->intake);
+  auto file = [inbound = std::move(sms), policy](store::Connection& db) {
+    return store::record_inbound(db, inbound, policy->intake);
   };
   try {
     auto filing = m_store.execute(std::move(file));
@@ -64,6 +126,10 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
     if (m_store_failing) {
       m_store_failing = false;
       log::info("store: writes succeed again");
+    }
+    if (result.redelivery) {
+      log::info("intake: {} on {} redelivered an MO already stored; acknowledged again",
+                sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
     }
     if (result.report_id) {
       log::info("intake: report {} from {} on {}", result.ref,

@@ -1,3 +1,4 @@
+#include <laporsms/sms/msisdn.hpp>
 #include <laporsms/sms/ref.hpp>
 #include <laporsms/sms/template.hpp>
 #include <laporsms/store/intake.hpp>
@@ -29,8 +30,8 @@ std::string_view command_word(sms::CommandKind kind) {
 std::int64_t insert_inbound(Connection& db, const InboundSms& sms, std::string_view command) {
   auto& stmt =
       db.prepare("INSERT INTO inbound (link, received_at, source_addr, msisdn, destination_addr, "
-                 "data_coding, esm_class, raw, text, had_invalid, command) "
-                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+                 "data_coding, esm_class, raw, text, had_invalid, command, fingerprint) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   stmt.bind(1, sms.link)
       .bind(2, sms.received_at)
       .bind(3, sms.source_addr)
@@ -41,7 +42,8 @@ std::int64_t insert_inbound(Connection& db, const InboundSms& sms, std::string_v
       .bind_blob(8, sms.raw)
       .bind(9, sms.text)
       .bind(10, sms.had_invalid)
-      .bind(11, command);
+      .bind(11, command)
+      .bind(12, sms.fingerprint);
   stmt.run();
   return db.last_insert_rowid();
 }
@@ -213,14 +215,14 @@ std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
   return db.last_insert_rowid();
 }
 
-IntakeResult record_inbound(Connection& db, const InboundSms& sms, const sms::Command& command,
-                            const IntakePolicy& policy) {
-  IntakeResult result;
-  const std::string_view word = sms.binary ? "binary" : command_word(command.kind);
-  result.inbound_id = insert_inbound(db, sms, word);
+namespace {
+
+// Acts on a whole message whose inbound row(s) are already stored.
+void act_on(Connection& db, const InboundSms& sms, const sms::Command& command,
+            const IntakePolicy& policy, IntakeResult& result) {
   const bool may_reply = policy.reply_to_short_numbers || !sms.short_or_alphanumeric_sender;
   if (sms.binary) {
-    return result; // kept for operators; nothing a person typed to answer
+    return; // kept for operators; nothing a person typed to answer
   }
   switch (command.kind) {
   case sms::CommandKind::report:
@@ -253,12 +255,190 @@ IntakeResult record_inbound(Connection& db, const InboundSms& sms, const sms::Co
     }
     break;
   }
+}
+
+bool is_redelivery(Connection& db, const InboundSms& sms, const IntakePolicy& policy) {
+  if (policy.redelivery_window_ms <= 0) {
+    return false;
+  }
+  auto& stmt = db.prepare("SELECT 1 FROM inbound WHERE fingerprint = ? AND received_at > ? "
+                          "AND msisdn = ? AND raw = ? LIMIT 1");
+  stmt.bind(1, sms.fingerprint)
+      .bind(2, sms.received_at - policy.redelivery_window_ms)
+      .bind(3, sms.msisdn)
+      .bind_blob(4, sms.raw);
+  const bool found = stmt.step();
+  stmt.reset();
+  return found;
+}
+
+struct PartKey {
+  std::string msisdn;
+  std::int64_t reference = 0;
+  std::int64_t total = 0;
+};
+
+// Joins the stored parts of `key` in order (missing ones skipped), files the
+// whole message and marks the parts joined.
+void join_and_file(Connection& db, const PartKey& key, const InboundSms& last,
+                   const IntakePolicy& policy, bool incomplete, IntakeResult& result) {
+  auto& parts = db.prepare("SELECT seq, body, data_coding, inbound_id, link, received_at, "
+                           "default_coding "
+                           "FROM inbound_parts WHERE msisdn = ? AND reference = ? AND total = ? "
+                           "AND joined_at IS NULL ORDER BY seq");
+  parts.bind(1, key.msisdn).bind(2, key.reference).bind(3, key.total);
+  std::vector<std::uint8_t> body;
+  std::vector<std::int64_t> inbound_ids;
+  std::uint8_t data_coding = last.data_coding;
+  std::string link = last.link;
+  auto default_coding = last.default_coding;
+  bool mixed_coding = false;
+  bool first = true;
+  while (parts.step()) {
+    const auto bytes = parts.column_blob(1);
+    const auto coding = static_cast<std::uint8_t>(parts.column_int(2));
+    if (first) {
+      data_coding = coding;
+      link = parts.column_text(4);
+      default_coding = static_cast<sms::DefaultCoding>(parts.column_int(6));
+      first = false;
+    } else if (coding != data_coding) {
+      mixed_coding = true;
+    }
+    body.insert(body.end(), bytes.begin(), bytes.end());
+    inbound_ids.push_back(parts.column_int(3));
+  }
+  parts.reset();
+
+  // Decoding the joined bytes once keeps a character split across two parts
+  // (an escape pair, a surrogate pair) whole.
+  InboundSms whole = last;
+  whole.link = link;
+  whole.received_at = last.received_at;
+  whole.concat.reset();
+  whole.data_coding = data_coding;
+  auto decoded = sms::decode_text(data_coding, body, default_coding);
+  whole.text = std::move(decoded.utf8);
+  whole.binary = decoded.binary;
+  whole.had_invalid = decoded.had_invalid || mixed_coding;
+  const auto command =
+      sms::parse_command(whole.text, policy.keywords, policy.min_report_chars);
+  act_on(db, whole, command, policy, result);
+
+  auto& mark = db.prepare("UPDATE inbound_parts SET joined_at = ? WHERE msisdn = ? AND "
+                          "reference = ? AND total = ? AND joined_at IS NULL");
+  mark.bind(1, last.received_at).bind(2, key.msisdn).bind(3, key.reference).bind(4, key.total);
+  mark.run();
+  if (result.report_id) {
+    auto& link_rows = db.prepare("UPDATE inbound SET report_id = ? WHERE id = ?");
+    for (const auto id : inbound_ids) {
+      link_rows.bind(1, *result.report_id).bind(2, id);
+      link_rows.run();
+      link_rows.reset();
+    }
+    if (incomplete) {
+      auto& flag = db.prepare("UPDATE reports SET incomplete = 1 WHERE id = ?");
+      flag.bind(1, *result.report_id);
+      flag.run();
+    }
+  }
+}
+
+} // namespace
+
+IntakeResult record_inbound(Connection& db, const InboundSms& sms, const IntakePolicy& policy) {
+  IntakeResult result;
+  if (is_redelivery(db, sms, policy)) {
+    result.redelivery = true;
+    return result;
+  }
+  if (sms.concat && sms.concat->total > 1) {
+    result.inbound_id = insert_inbound(db, sms, "part");
+    const PartKey key{sms.msisdn, sms.concat->reference, sms.concat->total};
+    // A reference number comes round again (8 bits wrap quickly): a set
+    // joined long ago must not swallow the new message's parts.
+    auto& forget = db.prepare("DELETE FROM inbound_parts WHERE msisdn = ? AND reference = ? AND "
+                              "total = ? AND joined_at IS NOT NULL AND joined_at < ?");
+    forget.bind(1, key.msisdn)
+        .bind(2, key.reference)
+        .bind(3, key.total)
+        .bind(4, sms.received_at - std::max(policy.redelivery_window_ms, policy.concat_timeout_ms));
+    forget.run();
+    auto& part = db.prepare(
+        "INSERT OR IGNORE INTO inbound_parts (msisdn, reference, total, seq, inbound_id, link, "
+        "data_coding, default_coding, body, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    part.bind(1, key.msisdn)
+        .bind(2, key.reference)
+        .bind(3, key.total)
+        .bind(4, static_cast<int>(sms.concat->sequence))
+        .bind(5, result.inbound_id)
+        .bind(6, sms.link)
+        .bind(7, static_cast<int>(sms.data_coding))
+        .bind(8, static_cast<int>(sms.default_coding))
+        .bind_blob(9, sms.body)
+        .bind(10, sms.received_at);
+    part.run();
+    if (db.changes() == 0) {
+      result.duplicate_part = true; // stored once already (maybe joined)
+      return result;
+    }
+    auto& count = db.prepare("SELECT count(*) FROM inbound_parts WHERE msisdn = ? AND "
+                             "reference = ? AND total = ? AND joined_at IS NULL");
+    count.bind(1, key.msisdn).bind(2, key.reference).bind(3, key.total);
+    const auto have = count.step() ? count.column_int(0) : 0;
+    count.reset();
+    if (have < key.total) {
+      result.part_waiting = true;
+      return result;
+    }
+    join_and_file(db, key, sms, policy, false, result);
+    return result;
+  }
+  const auto command = sms::parse_command(sms.text, policy.keywords, policy.min_report_chars);
+  const std::string_view word = sms.binary ? "binary" : command_word(command.kind);
+  result.inbound_id = insert_inbound(db, sms, word);
+  act_on(db, sms, command, policy, result);
   if (result.report_id) {
     auto& link = db.prepare("UPDATE inbound SET report_id = ? WHERE id = ?");
     link.bind(1, *result.report_id).bind(2, result.inbound_id);
     link.run();
   }
   return result;
+}
+
+int file_expired_parts(Connection& db, std::int64_t now, const IntakePolicy& policy) {
+  std::vector<PartKey> keys;
+  auto& stmt = db.prepare("SELECT msisdn, reference, total FROM inbound_parts "
+                          "WHERE joined_at IS NULL GROUP BY msisdn, reference, total "
+                          "HAVING min(received_at) < ?");
+  stmt.bind(1, now - policy.concat_timeout_ms);
+  while (stmt.step()) {
+    keys.push_back({stmt.column_text(0), stmt.column_int(1), stmt.column_int(2)});
+  }
+  stmt.reset();
+  for (const auto& key : keys) {
+    // The newest part stands for the message: its sender, link and flags.
+    auto& last = db.prepare("SELECT i.link, i.source_addr, i.destination_addr, i.esm_class, "
+                            "p.data_coding FROM inbound_parts p JOIN inbound i ON i.id = "
+                            "p.inbound_id WHERE p.msisdn = ? AND p.reference = ? AND p.total = ? "
+                            "AND p.joined_at IS NULL ORDER BY p.received_at DESC LIMIT 1");
+    last.bind(1, key.msisdn).bind(2, key.reference).bind(3, key.total);
+    InboundSms sms;
+    if (last.step()) {
+      sms.link = last.column_text(0);
+      sms.source_addr = last.column_text(1);
+      sms.destination_addr = last.column_text(2);
+      sms.esm_class = static_cast<std::uint8_t>(last.column_int(3));
+      sms.data_coding = static_cast<std::uint8_t>(last.column_int(4));
+    }
+    last.reset();
+    sms.msisdn = key.msisdn;
+    sms.received_at = now;
+    sms.short_or_alphanumeric_sender = sms::is_short_or_alphanumeric(sms.source_addr);
+    IntakeResult result;
+    join_and_file(db, key, sms, policy, true, result);
+  }
+  return static_cast<int>(keys.size());
 }
 
 } // namespace laporsms::store

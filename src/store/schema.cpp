@@ -10,7 +10,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 1> k_migrations = {
+constexpr std::array<std::string_view, 2> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -108,6 +108,27 @@ CREATE TABLE status_history (
   at INTEGER NOT NULL
 );
 CREATE INDEX status_history_report ON status_history(report_id);
+)sql",
+    // 2: redelivery detection and concatenated SMS reassembly.
+    R"sql(
+ALTER TABLE inbound ADD COLUMN fingerprint INTEGER;
+CREATE INDEX inbound_fingerprint ON inbound(fingerprint, received_at);
+CREATE TABLE inbound_parts (
+  msisdn TEXT NOT NULL,
+  reference INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  inbound_id INTEGER NOT NULL REFERENCES inbound(id),
+  link TEXT NOT NULL,
+  data_coding INTEGER NOT NULL,
+  default_coding INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  joined_at INTEGER,                     -- set when the message was filed
+  PRIMARY KEY (msisdn, reference, total, seq)
+);
+CREATE INDEX inbound_parts_open ON inbound_parts(joined_at, received_at);
+ALTER TABLE reports ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

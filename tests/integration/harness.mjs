@@ -506,3 +506,53 @@ export async function startStack(workdir, { config = {}, api: apiOptions = {}, s
   }
   return { sim, api, daemon, configPath, dbPath: path.join(workdir.path, 'laporsms.db') };
 }
+
+// Like startStack, with one SMSC simulator per link: `links` is a list of
+// {name, sim: SmscSimulator options, ...[[smsc]] keys for that link}. The
+// config gets one [[smsc]] table per link, in order, each pointing at its
+// simulator. Resolves {sims: {name: SmscSimulator}, api, daemon, configPath,
+// dbPath}; waits for every link's first bind unless `waitForBind` is false.
+export async function startLinks(workdir, { links, config = {}, api: apiOptions = {}, waitForBind = true,
+  bindTimeoutMs = 15000 } = {}) {
+  if (!Array.isArray(links) || links.length === 0) {
+    throw new Error('startLinks needs a non-empty list of links');
+  }
+  const sims = {};
+  const tables = [];
+  for (const { name, sim: simOptions = {}, ...keys } of links) {
+    if (!name || sims[name]) {
+      throw new Error(`startLinks: link names must be given and unique (${name})`);
+    }
+    const sim = new SmscSimulator({ logger: (line) => workdir.logger(`[${name}] ${line}`), ...simOptions });
+    await sim.start();
+    workdir.defer(() => sim.stop());
+    sims[name] = sim;
+    tables.push({ name, port: sim.port, ...keys });
+  }
+  const api = new ApiDouble({ logger: workdir.logger, ...apiOptions });
+  await api.start();
+  workdir.defer(() => api.stop());
+  const overrides = typeof config === 'function' ? config({ sims, api }) : config;
+  const configPath = await writeConfig(workdir.path, {
+    smscPort: tables[0].port,
+    apiUrl: api.url,
+    apiToken: api.token,
+    ...overrides,
+    smsc: tables,
+  });
+  const daemon = await startDaemon(configPath, { workdir });
+  if (waitForBind) {
+    for (const [name, sim] of Object.entries(sims)) {
+      await waitFor(() => sim.bindAttempts.some((a) => a.ok), {
+        timeoutMs: bindTimeoutMs, what: () => `laporsmsd to bind link ${name} (${sim.bindAttempts.length} attempts so far)`,
+        daemon,
+      });
+    }
+  }
+  return { sims, api, daemon, configPath, dbPath: path.join(workdir.path, 'laporsms.db') };
+}
+
+// The stderr lines of `daemon` matching `regex`.
+export function linesMatching(daemon, regex) {
+  return daemon.lines.filter((line) => regex.test(line));
+}

@@ -945,7 +945,13 @@ export class SmscSimulator extends EventEmitter {
       return;
     }
     if (!entry.bound || !entry.transmits) {
+      // A protocol error of the ESME: submit_sm before a bind or on a receiver.
+      this.protocolErrors.push({
+        time: Date.now(), sessionIndex: entry.index,
+        error: `submit_sm on a session ${entry.bound ? `bound as ${entry.bindType}` : 'not bound'}`,
+      });
       entry.session.send(pdu.response({ command_status: Status.ESME_RINVBNDSTS }));
+      this.#notify();
       return;
     }
     let parsed;

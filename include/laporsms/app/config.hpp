@@ -95,6 +95,11 @@ struct KeywordsConfig {
 struct LimitsConfig {
   unsigned max_reports_per_sender = 5; // per sender_window; more are stored but not forwarded
   std::chrono::milliseconds sender_window{std::chrono::hours(1)};
+  // An MO identical to one stored this recently is an SMSC redelivery (our
+  // deliver_sm_resp was lost): acknowledged, not stored twice.
+  std::chrono::milliseconds redelivery_window{std::chrono::minutes(10)};
+  // A concatenated SMS still missing parts after this is filed as far as it goes.
+  std::chrono::milliseconds concat_timeout{std::chrono::minutes(5)};
   std::size_t min_report_chars = 10;
   bool reply_to_short_numbers = false;
 

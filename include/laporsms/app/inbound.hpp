@@ -12,14 +12,14 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace laporsms::app {
 
 // The parts of the configuration that SIGHUP may replace.
 struct RuntimePolicy {
-  sms::Keywords keywords;
-  store::IntakePolicy intake;
+  store::IntakePolicy intake; // keywords, limits, reply templates
 };
 
 class InboundHandler {
@@ -42,8 +42,14 @@ private:
 };
 
 // Builds the stored form of an MO: the text decoded (UDH stripped, or the
-// message_payload TLV when present) and the sender normalised. Pure.
+// message_payload TLV when present), the concatenation info from the UDH or
+// the SAR TLVs, the sender normalised and the redelivery fingerprint. Pure.
 store::InboundSms make_inbound(const std::string& link, sms::DefaultCoding default_coding,
                                const smpp::ShortMessageFields& message, std::int64_t now);
+
+// A 64-bit FNV-1a hash of what makes two MO the same PDU: sender, recipient,
+// data_coding, esm_class, the user data and the SAR TLVs. Pure.
+std::int64_t mo_fingerprint(const smpp::ShortMessageFields& message,
+                            std::span<const std::uint8_t> user_data);
 
 } // namespace laporsms::app

@@ -8,14 +8,21 @@
 
 namespace laporsms::store {
 
-// Stores `sms` and acts on `command` (interfaces.md §3): a report gets a
+// Stores `sms` and acts on what it says (interfaces.md §3): a report gets a
 // reference, a `received` reply and an upstream job (unless the sender is
 // over its limit: then it is held, with one `rate_limited` reply a window);
 // CEK gets `status_reply` or `unknown_ref`; INFO gets `help`; anything else
-// gets `help` at most once a sender window. Runs inside the caller's
-// transaction; throws SqliteError on a storage fault.
-IntakeResult record_inbound(Connection& db, const InboundSms& sms, const sms::Command& command,
-                            const IntakePolicy& policy);
+// gets `help` at most once a sender window.
+// A redelivery of an MO stored within the redelivery window is recognised
+// and nothing is stored. A part of a concatenated SMS is stored and waits for
+// its siblings; the part that completes the set files the joined message.
+// Runs inside the caller's transaction; throws SqliteError on a storage fault.
+IntakeResult record_inbound(Connection& db, const InboundSms& sms, const IntakePolicy& policy);
+
+// Files every concatenated SMS whose first part arrived before
+// now - concat_timeout and is still incomplete, joined as far as it goes and
+// marked incomplete. Returns how many were filed.
+int file_expired_parts(Connection& db, std::int64_t now, const IntakePolicy& policy);
 
 // Queues one reply in the outbound queue; returns its id.
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,

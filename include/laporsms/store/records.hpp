@@ -1,6 +1,10 @@
 // Value types that cross the store's boundary: what goes in, what comes out.
 #pragma once
 
+#include <laporsms/sms/charset.hpp>
+#include <laporsms/sms/command.hpp>
+#include <laporsms/sms/udh.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,10 +22,17 @@ struct InboundSms {
   std::uint8_t data_coding = 0;
   std::uint8_t esm_class = 0;
   std::vector<std::uint8_t> raw; // short_message or message_payload as received
-  std::string text;              // UTF-8
+  std::string text;              // UTF-8 (of this part alone, for a part)
   bool had_invalid = false;
   bool binary = false;
   bool short_or_alphanumeric_sender = false;
+  // One part of a concatenated SMS (UDH or SAR TLVs): joined with its
+  // siblings in the store before anything else happens.
+  std::optional<sms::ConcatInfo> concat;
+  std::vector<std::uint8_t> body; // the user data after any UDH
+  sms::DefaultCoding default_coding = sms::DefaultCoding::gsm7;
+  // Identifies a redelivery of the same PDU (sender, coding, bytes).
+  std::int64_t fingerprint = 0;
 };
 
 // The reply texts with their {placeholders}, as configured.
@@ -38,6 +49,9 @@ struct ReplyTemplates {
 };
 
 struct IntakePolicy {
+  sms::Keywords keywords;
+  std::int64_t redelivery_window_ms = 10 * 60 * 1000;
+  std::int64_t concat_timeout_ms = 5 * 60 * 1000;
   std::string ref_prefix = "MTR";
   std::size_t min_report_chars = 10;
   unsigned max_reports_per_sender = 5;
@@ -49,6 +63,9 @@ struct IntakePolicy {
 };
 
 struct IntakeResult {
+  bool redelivery = false;     // the same MO was stored moments ago: nothing stored now
+  bool part_waiting = false;   // a part stored; its siblings have not all arrived
+  bool duplicate_part = false; // a part we already had
   std::int64_t inbound_id = 0;
   std::optional<std::int64_t> report_id;
   std::string ref;
