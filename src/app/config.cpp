@@ -535,6 +535,24 @@ bool is_link_name(std::string_view name) {
   });
 }
 
+// `ca_file`: an extra PEM CA bundle, relative to the config file's folder.
+fs::path read_ca_file(const Section& s) {
+  const auto ca_file = s.text("ca_file");
+  if (!ca_file || ca_file->empty()) {
+    return {};
+  }
+  fs::path path(*ca_file);
+  if (path.is_relative()) {
+    path = s.file().parent_path() / path;
+  }
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) {
+    s.fail_at("ca_file",
+              fmt::format("'{}' is not a readable file (a PEM CA bundle)", path.string()));
+  }
+  return path;
+}
+
 SmscConfig read_smsc(const Section& s) {
   SmscConfig link;
   link.name = s.required_text("name", "it names the link in logs, metrics and laporctl");
@@ -550,6 +568,8 @@ SmscConfig read_smsc(const Section& s) {
   }
   s.read_integer("port", link.port, 1, 65535);
   s.read("tls", link.tls);
+  s.read("tls_verify", link.tls_verify);
+  link.ca_file = read_ca_file(s);
   link.system_id = s.required_text("system_id", "the account name the carrier gave us");
   check_smpp_field(s, "system_id", link.system_id, 15);
   if (auto password = read_secret(s, "password", "password_file")) {
@@ -623,6 +643,8 @@ void read_links(const fs::path& file, const toml::table& root, Config& config) {
                            "host",
                            "port",
                            "tls",
+                           "tls_verify",
+                           "ca_file",
                            "system_id",
                            "password",
                            "password_file",
@@ -704,18 +726,7 @@ void read_upstream(const Section& s, UpstreamConfig& upstream) {
                 "the token must not contain control characters");
     }
   }
-  if (auto ca_file = s.text("ca_file"); ca_file && !ca_file->empty()) {
-    fs::path path(*ca_file);
-    if (path.is_relative()) {
-      path = s.file().parent_path() / path;
-    }
-    std::error_code error;
-    if (!fs::is_regular_file(path, error)) {
-      s.fail_at("ca_file",
-                fmt::format("'{}' is not a readable file (a PEM CA bundle)", path.string()));
-    }
-    upstream.ca_file = std::move(path);
-  }
+  upstream.ca_file = read_ca_file(s);
   s.read_duration("timeout", upstream.timeout);
   s.read_integer("concurrency", upstream.concurrency, 1, 64);
   s.read_duration("retry_min", upstream.retry_min);

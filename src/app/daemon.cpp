@@ -53,6 +53,8 @@ smpp::SessionConfig to_session_config(const SmscConfig& c) {
   s.host = c.host;
   s.port = c.port;
   s.tls = c.tls;
+  s.tls_verify = c.tls_verify;
+  s.tls_ca_file = c.ca_file.string();
   s.system_id = c.system_id;
   s.password = c.password;
   s.system_type = c.system_type;
@@ -171,10 +173,11 @@ public:
   int run() {
     const auto recovered = m_store.execute_blocking(
         [](store::Connection& db) { return store::recover_on_startup(db, util::now_ms()); });
-    if (recovered.jobs_requeued > 0 || recovered.replies_unknown > 0) {
+    if (recovered.jobs_requeued > 0 || recovered.replies_unknown > 0 ||
+        recovered.replies_requeued > 0) {
       log::warn("recovery: {} upstream job(s) back in the queue, {} reply(ies) in doubt marked "
-                "unknown (not resent)",
-                recovered.jobs_requeued, recovered.replies_unknown);
+                "unknown (not resent), {} unsent reply(ies) back in the queue",
+                recovered.jobs_requeued, recovered.replies_unknown, recovered.replies_requeued);
     }
     auto ex = m_io.get_executor();
     for (auto& link : m_links) {
@@ -285,8 +288,8 @@ private:
 
   // Files long SMS whose missing parts never came (concat_timeout).
   awaitable<void> sweep_incomplete_messages() {
-    const auto period = std::clamp<std::chrono::milliseconds>(m_config.limits.concat_timeout / 4,
-                                                               1s, 30s);
+    const auto period =
+        std::clamp<std::chrono::milliseconds>(m_config.limits.concat_timeout / 4, 1s, 30s);
     asio::steady_timer timer(m_io);
     while (!m_stopping) {
       timer.expires_after(period);

@@ -78,6 +78,17 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   const auto parts = sms::encode_reply(item.text, static_cast<std::uint8_t>(item.id & 0xFF));
   std::vector<std::string> message_ids;
   smpp::SubmitResult last;
+  auto& store = m_store;
+  const auto id = item.id;
+  // Recorded, and committed, right before the first part leaves: a crash
+  // after this point leaves the reply in doubt, never silently resent.
+  smpp::Session::BeforeWrite mark_started = [&store, id]() -> awaitable<bool> {
+    auto mark = [id](store::Connection& db) {
+      store::mark_submit_started(db, id, util::now_ms());
+      return true;
+    };
+    co_return co_await store.execute(std::move(mark));
+  };
   for (const auto& part : parts) {
     smpp::SubmitSm pdu;
     pdu.source = {m_options.source_addr_ton, m_options.source_addr_npi, m_options.source_addr};
@@ -86,7 +97,8 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
     pdu.data_coding = part.data_coding;
     pdu.registered_delivery = 1; // a receipt tells us delivered or not
     pdu.short_message = part.short_message;
-    last = co_await m_session.submit(std::move(pdu));
+    last = co_await m_session.submit(
+        std::move(pdu), message_ids.empty() ? mark_started : smpp::Session::BeforeWrite{});
     if (last.status != smpp::SubmitStatus::accepted) {
       break;
     }
@@ -117,7 +129,13 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
       const bool permanent = last.status == smpp::SubmitStatus::rejected_permanent;
       if (last.status == smpp::SubmitStatus::rejected_temporary) {
         // Throttled or queue full: slow down, then recover as answers succeed.
-        m_pause = std::clamp<std::chrono::milliseconds>(m_pause * 2, 100ms, 10s);
+        // Double at most once per pause: a window of throttled answers to
+        // the same burst is one signal, not ten.
+        const auto since_last = std::chrono::steady_clock::now() - m_last_throttle;
+        if (since_last >= m_pause) {
+          m_pause = std::clamp<std::chrono::milliseconds>(m_pause * 2, 100ms, 10s);
+          m_last_throttle = std::chrono::steady_clock::now();
+        }
         log::warn("outbox {}: SMSC asks us to slow down ({}); pausing {} ms", link, last.error,
                   m_pause.count());
       } else if (permanent) {

@@ -54,9 +54,12 @@ bool is_temporary_submit_status(std::uint32_t command_status) {
 } // namespace
 
 Connection::Connection(Session& session, BindMode mode)
-    : m_session(session), m_mode(mode), m_socket(session.m_executor),
-      m_write_wake(session.m_executor), m_window_wake(session.m_executor),
-      m_closed_wake(session.m_executor), m_last_received(std::chrono::steady_clock::now()) {}
+    : m_session(session), m_mode(mode), m_stream(session.m_executor, session.m_tls_context),
+      m_tls(session.m_config.tls), m_write_wake(session.m_executor),
+      m_window_wake(session.m_executor), m_closed_wake(session.m_executor),
+      m_last_received(std::chrono::steady_clock::now()) {
+  m_window_wake.expires_at(std::chrono::steady_clock::time_point::max());
+}
 
 std::string Connection::label() const {
   return fmt::format("smsc {} ({})", m_session.m_config.name, mode_name(m_mode));
@@ -74,12 +77,23 @@ awaitable<bool> Connection::open() {
     deadline.expires_after(cfg.response_timeout);
     deadline.async_wait([this, self](boost::system::error_code ec) {
       if (!ec) {
-        m_socket.close();
+        socket().close();
       }
     });
-    co_await asio::async_connect(m_socket, endpoints, use_awaitable);
+    co_await asio::async_connect(socket(), endpoints, use_awaitable);
+    socket().set_option(tcp::no_delay(true));
+    if (m_tls) {
+      // SNI and host-name verification against the configured host.
+      SSL_set_tlsext_host_name(m_stream.native_handle(), cfg.host.c_str());
+      if (cfg.tls_verify) {
+        m_stream.set_verify_mode(asio::ssl::verify_peer);
+        m_stream.set_verify_callback(asio::ssl::host_name_verification(cfg.host));
+      } else {
+        m_stream.set_verify_mode(asio::ssl::verify_none);
+      }
+      co_await m_stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+    }
     deadline.cancel();
-    m_socket.set_option(tcp::no_delay(true));
   } catch (const boost::system::system_error& e) {
     m_session.note_error(
         fmt::format("connect to {}:{} failed: {}", cfg.host, cfg.port, e.code().message()));
@@ -140,8 +154,7 @@ awaitable<void> Connection::reader() {
   while (m_open) {
     std::array<std::uint8_t, 4> length_bytes{};
     boost::system::error_code ec;
-    co_await asio::async_read(m_socket, asio::buffer(length_bytes),
-                              asio::redirect_error(use_awaitable, ec));
+    co_await read_exact(asio::buffer(length_bytes), ec);
     if (ec) {
       if (m_open) {
         close(ec == asio::error::eof ? "peer closed the connection" : ec.message());
@@ -161,8 +174,7 @@ awaitable<void> Connection::reader() {
     }
     frame.resize(*length);
     std::copy(length_bytes.begin(), length_bytes.end(), frame.begin());
-    co_await asio::async_read(m_socket, asio::buffer(frame.data() + 4, frame.size() - 4),
-                              asio::redirect_error(use_awaitable, ec));
+    co_await read_exact(asio::buffer(frame.data() + 4, frame.size() - 4), ec);
     if (ec) {
       if (m_open) {
         close(ec.message());
@@ -196,6 +208,14 @@ awaitable<void> Connection::reader() {
       continue;
     }
     dispatch(std::move(*pdu));
+  }
+}
+
+awaitable<void> Connection::read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec) {
+  if (m_tls) {
+    co_await asio::async_read(m_stream, buffer, asio::redirect_error(use_awaitable, ec));
+  } else {
+    co_await asio::async_read(socket(), buffer, asio::redirect_error(use_awaitable, ec));
   }
 }
 
@@ -315,29 +335,38 @@ awaitable<std::optional<Pdu>> Connection::request(Pdu pdu, std::chrono::millisec
   co_return std::move(pending.response);
 }
 
-awaitable<bool> Connection::wait_for_window(unsigned window) {
+awaitable<bool> Connection::acquire_slot(unsigned window) {
   auto self = shared_from_this();
+  // The timer never expires (see the constructor): waiters are woken one at
+  // a time by release_slot(), or all at once by close().
   while (m_open && m_bound && m_submits_in_flight >= window) {
     boost::system::error_code ec;
-    m_window_wake.expires_after(1s);
     co_await m_window_wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  co_return m_open&& m_bound;
+  if (!m_open || !m_bound) {
+    co_return false;
+  }
+  ++m_submits_in_flight;
+  co_return true;
+}
+
+void Connection::release_slot() {
+  --m_submits_in_flight;
+  m_window_wake.cancel_one();
 }
 
 awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
   auto self = shared_from_this();
   SubmitResult result;
   if (!m_open || !m_bound) {
+    release_slot();
     result.status = SubmitStatus::not_sent;
     result.error = "link not bound";
     co_return result;
   }
-  ++m_submits_in_flight;
   Pdu submit_pdu = std::move(pdu);
   auto response = co_await request(std::move(submit_pdu), m_session.m_config.response_timeout);
-  --m_submits_in_flight;
-  m_window_wake.cancel_one();
+  release_slot();
   if (!response) {
     result.status = SubmitStatus::no_response;
     result.error =
@@ -368,10 +397,11 @@ awaitable<void> Connection::unbind_and_close(std::chrono::milliseconds grace) {
   auto self = shared_from_this();
   m_unbinding = true;
   const auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer poll(m_session.m_executor);
   while (m_open && m_submits_in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
     boost::system::error_code ec;
-    m_window_wake.expires_after(50ms);
-    co_await m_window_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+    poll.expires_after(50ms);
+    co_await poll.async_wait(asio::redirect_error(use_awaitable, ec));
   }
   if (m_open && m_bound) {
     const auto remaining =
@@ -420,7 +450,11 @@ awaitable<void> Connection::writer() {
       buffers.emplace_back(asio::buffer(b));
     }
     boost::system::error_code ec;
-    co_await asio::async_write(m_socket, buffers, asio::redirect_error(use_awaitable, ec));
+    if (m_tls) {
+      co_await asio::async_write(m_stream, buffers, asio::redirect_error(use_awaitable, ec));
+    } else {
+      co_await asio::async_write(socket(), buffers, asio::redirect_error(use_awaitable, ec));
+    }
     in_flight.clear();
     if (ec) {
       close(fmt::format("write failed: {}", ec.message()));
@@ -432,14 +466,16 @@ awaitable<void> Connection::keepalive() {
   auto self = shared_from_this();
   const auto interval = m_session.m_config.enquire_link_interval;
   asio::steady_timer timer(m_session.m_executor);
+  auto last_enquire = std::chrono::steady_clock::now();
   while (m_open && m_bound) {
-    timer.expires_after(std::min<std::chrono::milliseconds>(interval, 1s));
+    timer.expires_after(std::min<std::chrono::milliseconds>(interval / 4 + 1ms, 1s));
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
     if (!m_open || !m_bound) {
       break;
     }
-    const auto idle = std::chrono::steady_clock::now() - m_last_received;
+    const auto now = std::chrono::steady_clock::now();
+    const auto idle = now - m_last_received;
     if (idle >= 3 * interval) {
       m_session.note_error("no PDU from the SMSC for 3 enquire_link intervals");
       log::warn("{}: peer silent for {} ms; reconnecting", label(),
@@ -447,8 +483,10 @@ awaitable<void> Connection::keepalive() {
       close("dead peer");
       break;
     }
-    if (idle >= interval) {
-      // The response updates m_last_received through the reader.
+    // Ask once an interval while nothing arrives; any PDU (the response
+    // included) resets the idle clock in the reader.
+    if (idle >= interval && now - last_enquire >= interval) {
+      last_enquire = now;
       asio::co_spawn(
           m_session.m_executor,
           [self, this]() -> awaitable<void> {
@@ -456,14 +494,12 @@ awaitable<void> Connection::keepalive() {
             co_await request(std::move(enquire), m_session.m_config.response_timeout);
           },
           asio::detached);
-      timer.expires_after(interval);
-      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
     }
   }
 }
 
 void Connection::close(const std::string& reason) {
-  if (!m_open && !m_socket.is_open()) {
+  if (!m_open && !socket().is_open()) {
     return;
   }
   if (m_open) {
@@ -472,8 +508,8 @@ void Connection::close(const std::string& reason) {
   m_open = false;
   m_bound = false;
   boost::system::error_code ignored;
-  m_socket.shutdown(tcp::socket::shutdown_both, ignored);
-  m_socket.close(ignored);
+  socket().shutdown(tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
   m_write_wake.cancel();
   m_window_wake.cancel();
   m_closed_wake.cancel();

@@ -24,8 +24,19 @@ std::string_view link_state_name(LinkState state) {
 
 Session::Session(asio::any_io_executor executor, SessionConfig config, InboundHandler on_inbound)
     : m_executor(std::move(executor)), m_config(std::move(config)),
-      m_on_inbound(std::move(on_inbound)), m_since_ms(util::now_ms()),
-      m_rng(std::random_device{}()) {}
+      m_on_inbound(std::move(on_inbound)), m_tls_context(asio::ssl::context::tls_client),
+      m_receiver_wait(m_executor), m_transmitter_wait(m_executor), m_since_ms(util::now_ms()),
+      m_rng(std::random_device{}()) {
+  if (m_config.tls) {
+    m_tls_context.set_options(asio::ssl::context::default_workarounds |
+                              asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                              asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    m_tls_context.set_default_verify_paths();
+    if (!m_config.tls_ca_file.empty()) {
+      m_tls_context.load_verify_file(m_config.tls_ca_file); // throws: a config error
+    }
+  }
+}
 
 Session::~Session() = default;
 
@@ -126,21 +137,23 @@ awaitable<void> Session::run_connection(BindMode mode) {
                              : util::backoff_delay(m_config.reconnect_min, m_config.reconnect_max,
                                                    failures, m_rng);
     log::info("smsc {}: next connection attempt in {} ms", m_config.name, delay.count());
-    asio::steady_timer wait(m_executor);
+    auto& wait = mode == BindMode::transmitter ? m_transmitter_wait : m_receiver_wait;
     wait.expires_after(delay);
     boost::system::error_code ec;
-    co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_await wait.async_wait(asio::redirect_error(use_awaitable, ec)); // stop() cancels it
   }
   --m_running;
   set_state();
 }
 
-awaitable<SubmitResult> Session::submit(SubmitSm pdu) {
+awaitable<SubmitResult> Session::submit(SubmitSm pdu, BeforeWrite before_write) {
   auto tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
   if (!tx || !tx->bound() || m_stopping) {
     co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link not bound"};
   }
-  if (!co_await tx->wait_for_window(m_config.window)) {
+  // The slot is held through the rate wait, so the window also bounds
+  // what is queued behind the rate limit.
+  if (!co_await tx->acquire_slot(m_config.window)) {
     co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link closed while waiting"};
   }
   // submit_rate as a token bucket of one: space submits 1/rate apart.
@@ -157,7 +170,21 @@ awaitable<SubmitResult> Session::submit(SubmitSm pdu) {
     m_next_submit = now + spacing;
   }
   if (!tx->bound() || m_stopping) {
+    tx->release_slot();
     co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link fell while waiting"};
+  }
+  if (before_write) {
+    bool go = false;
+    std::string why = "cancelled before sending";
+    try {
+      go = co_await before_write();
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (!go || !tx->bound() || m_stopping) {
+      tx->release_slot();
+      co_return SubmitResult{SubmitStatus::not_sent, 0, {}, go ? "link fell while waiting" : why};
+    }
   }
   pdu.sequence_number = next_sequence();
   co_return co_await tx->submit(std::move(pdu));
@@ -165,6 +192,8 @@ awaitable<SubmitResult> Session::submit(SubmitSm pdu) {
 
 awaitable<void> Session::stop(std::chrono::milliseconds grace) {
   m_stopping = true;
+  m_receiver_wait.cancel();
+  m_transmitter_wait.cancel();
   auto receiver = m_receiver;
   auto transmitter = m_transmitter;
   if (transmitter) {

@@ -321,8 +321,7 @@ void join_and_file(Connection& db, const PartKey& key, const InboundSms& last,
   whole.text = std::move(decoded.utf8);
   whole.binary = decoded.binary;
   whole.had_invalid = decoded.had_invalid || mixed_coding;
-  const auto command =
-      sms::parse_command(whole.text, policy.keywords, policy.min_report_chars);
+  const auto command = sms::parse_command(whole.text, policy.keywords, policy.min_report_chars);
   act_on(db, whole, command, policy, result);
 
   auto& mark = db.prepare("UPDATE inbound_parts SET joined_at = ? WHERE msisdn = ? AND "

@@ -1,19 +1,21 @@
 #include <laporsms/store/outbox.hpp>
 
+#include <optional>
+
 namespace laporsms::store {
 
 std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, std::size_t limit,
                                          std::int64_t now, std::int64_t expire_before) {
   auto& expire = db.prepare("UPDATE outbound SET state = 'expired', updated_at = ?, "
                             "last_error = 'too old to send' "
-                            "WHERE state = 'queued' AND link = ? AND submit_started_at IS NULL "
+                            "WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
                             "AND created_at < ?");
   expire.bind(1, now).bind(2, link).bind(3, expire_before);
   expire.run();
 
   std::vector<OutboundItem> items;
   auto& select = db.prepare("SELECT id, msisdn, text, created_at FROM outbound "
-                            "WHERE state = 'queued' AND link = ? AND submit_started_at IS NULL "
+                            "WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
                             "ORDER BY id LIMIT ?");
   select.bind(1, link).bind(2, static_cast<std::int64_t>(limit));
   while (select.step()) {
@@ -21,13 +23,19 @@ std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, 
                                  select.column_text(2), select.column_int(3)});
   }
   select.reset();
-  auto& mark = db.prepare("UPDATE outbound SET submit_started_at = ?, updated_at = ? WHERE id = ?");
+  auto& mark = db.prepare("UPDATE outbound SET claimed_at = ?, updated_at = ? WHERE id = ?");
   for (const auto& item : items) {
     mark.bind(1, now).bind(2, now).bind(3, item.id);
     mark.run();
     mark.reset();
   }
   return items;
+}
+
+void mark_submit_started(Connection& db, std::int64_t outbound_id, std::int64_t now) {
+  auto& mark = db.prepare("UPDATE outbound SET submit_started_at = ?, updated_at = ? WHERE id = ?");
+  mark.bind(1, now).bind(2, now).bind(3, outbound_id);
+  mark.run();
 }
 
 void record_submitted(Connection& db, std::int64_t outbound_id,
@@ -47,13 +55,30 @@ void record_submitted(Connection& db, std::int64_t outbound_id,
     part.run();
     part.reset();
   }
+  auto& early = db.prepare("SELECT state FROM early_receipts WHERE message_id = ?");
+  auto& forget = db.prepare("DELETE FROM early_receipts WHERE message_id = ?");
+  for (const auto& id : message_ids) {
+    early.bind(1, id);
+    std::optional<std::string> state;
+    if (early.step()) {
+      state = early.column_text(0);
+    }
+    early.reset();
+    if (state) {
+      forget.bind(1, id);
+      forget.run();
+      forget.reset();
+      record_receipt(db, id, *state, now);
+    }
+  }
 }
 
 void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_view error,
                           bool permanent, std::int64_t now) {
   auto& update =
-      db.prepare("UPDATE outbound SET state = ?, submit_started_at = CASE WHEN ? THEN "
-                 "submit_started_at ELSE NULL END, last_error = ?, updated_at = ? WHERE id = ?");
+      db.prepare("UPDATE outbound SET state = ?1, submit_started_at = CASE WHEN ?2 THEN "
+                 "submit_started_at ELSE NULL END, claimed_at = CASE WHEN ?2 THEN claimed_at "
+                 "ELSE NULL END, last_error = ?3, updated_at = ?4 WHERE id = ?5");
   update.bind(1, permanent ? "undeliverable" : "queued")
       .bind(2, permanent)
       .bind(3, error)
@@ -89,6 +114,12 @@ bool record_receipt(Connection& db, std::string_view message_id, std::string_vie
   find.bind(1, message_id);
   if (!find.step()) {
     find.reset();
+    // The part's message id may not be written yet (the receipt overtook
+    // it): keep the receipt for record_submitted to apply.
+    auto& keep = db.prepare(
+        "INSERT OR REPLACE INTO early_receipts (message_id, state, received_at) VALUES (?,?,?)");
+    keep.bind(1, message_id).bind(2, state).bind(3, now);
+    keep.run();
     return false;
   }
   const auto outbound_id = find.column_int(0);

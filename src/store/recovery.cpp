@@ -19,6 +19,12 @@ RecoveryReport recover_on_startup(Connection& db, std::int64_t now) {
   replies.bind(1, now);
   replies.run();
   report.replies_unknown = db.changes();
+  // Claimed by the outbox but never started: nothing left us, so they go
+  // back to the queue.
+  auto& unclaim = db.prepare("UPDATE outbound SET claimed_at = NULL WHERE state = 'queued' AND "
+                             "claimed_at IS NOT NULL AND submit_started_at IS NULL");
+  unclaim.run();
+  report.replies_requeued = db.changes();
   return report;
 }
 

@@ -129,6 +129,14 @@ CREATE TABLE inbound_parts (
 );
 CREATE INDEX inbound_parts_open ON inbound_parts(joined_at, received_at);
 ALTER TABLE reports ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
+-- A receipt can overtake the write of its part's message id: kept here
+-- until record_submitted stores that id.
+ALTER TABLE outbound ADD COLUMN claimed_at INTEGER;  -- taken by the outbox, maybe not sent
+CREATE TABLE early_receipts (
+  message_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
 )sql",
 };
 

@@ -2,6 +2,8 @@
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <sqlite3.h>
+
 namespace laporsms::store {
 
 Store::Store(StoreOptions options) : m_options(std::move(options)) {
@@ -89,15 +91,24 @@ void Store::run_batch(std::deque<std::unique_ptr<Task>>& batch) {
         db.prepare("RELEASE task").run();
       } catch (...) {
         task->error = std::current_exception();
+        if (sqlite3_get_autocommit(db.handle()) != 0) {
+          // SQLite rolled the whole transaction back itself (a full disk,
+          // an I/O error): every task of the batch lost its writes, and the
+          // ones after this must not run outside a transaction.
+          batch_error = task->error;
+          break;
+        }
         try {
           db.prepare("ROLLBACK TO task").run();
           db.prepare("RELEASE task").run();
         } catch (...) {
-          // The transaction itself is broken (e.g. an I/O error rolled it
-          // back): the COMMIT below fails and reports it to every task.
+          // The transaction itself is broken: the COMMIT below fails and
+          // reports it to every task.
         }
       }
     }
+  }
+  if (!batch_error) {
     try {
       db.prepare("COMMIT").run();
     } catch (...) {

@@ -16,7 +16,7 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds min,
   const std::int64_t limit = max.count();
   std::int64_t grown = min.count();
   for (unsigned i = 0; i < shift && grown < limit; ++i) {
-    grown *= 2;
+    grown = grown > limit / 2 ? limit : grown * 2;
   }
   const std::int64_t cap = std::clamp<std::int64_t>(grown, min.count(), limit);
   std::uniform_int_distribution<std::int64_t> dist(min.count(), cap);

@@ -368,7 +368,8 @@ log_level = "debug"
   TEST_CASE("of several unknown keys the first in the file is named") {
     CHECK(error_of(minimal_and("zz_first = 1\naa_second = 2\n")) ==
           "test.toml:5: key 'smsc[0].zz_first': unknown setting; [[smsc]] takes: name, host, "
-          "port, tls, system_id, password, password_file, system_type, bind, address_range, "
+          "port, tls, tls_verify, ca_file, system_id, password, password_file, system_type, "
+          "bind, address_range, "
           "source_addr, source_addr_ton, source_addr_npi, enquire_link_interval, "
           "response_timeout, window, submit_rate, reconnect_min, reconnect_max, "
           "default_data_coding, fallback");

@@ -27,8 +27,10 @@ struct SmscConfig {
   std::string host; // required
   std::uint16_t port = 2775;
   bool tls = false;
-  std::string system_id; // required
-  std::string password;  // inline or from password_file; never logged
+  bool tls_verify = true;        // verify the SMSC's certificate and host name
+  std::filesystem::path ca_file; // extra CA bundle (PEM); the system store is always used
+  std::string system_id;         // required
+  std::string password;          // inline or from password_file; never logged
   std::string system_type;
   BindKind bind = BindKind::transceiver; // "transceiver" | "receiver+transmitter"
   std::string address_range;

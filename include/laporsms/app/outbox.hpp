@@ -54,6 +54,7 @@ private:
   unsigned m_in_progress = 0;
   // Grows while the SMSC answers "throttled" or "queue full", shrinks on success.
   std::chrono::milliseconds m_pause{0};
+  std::chrono::steady_clock::time_point m_last_throttle{};
 };
 
 } // namespace laporsms::app

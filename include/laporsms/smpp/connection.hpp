@@ -9,6 +9,8 @@
 #include <laporsms/smpp/session.hpp>
 #include <laporsms/util/net.hpp>
 
+#include <boost/asio/ssl.hpp>
+
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -28,7 +30,8 @@ public:
   awaitable<bool> open();
   // Returns when the connection has closed.
   awaitable<void> serve();
-  // Sends a submit_sm (sequence number already set) and awaits its response.
+  // Sends a submit_sm (sequence number already set) in a window slot taken
+  // with acquire_slot(), awaits its response and gives the slot back.
   awaitable<SubmitResult> submit(SubmitSm pdu);
   // Waits up to `grace` for outstanding submits, unbinds, closes.
   awaitable<void> unbind_and_close(std::chrono::milliseconds grace);
@@ -37,9 +40,11 @@ public:
   bool bound() const { return m_bound; }
   BindMode mode() const { return m_mode; }
   unsigned window_in_use() const { return m_submits_in_flight; }
-  // Waits until fewer than `window` submits await a response, or the
-  // connection closed (then false).
-  awaitable<bool> wait_for_window(unsigned window);
+  // Takes one of `window` slots for a submit, waiting while all are in use;
+  // false (and no slot) when the connection closed meanwhile.
+  awaitable<bool> acquire_slot(unsigned window);
+  // Gives back a slot that will not be used after all.
+  void release_slot();
 
 private:
   struct Pending {
@@ -50,6 +55,8 @@ private:
   awaitable<std::optional<Pdu>> request(Pdu pdu, std::chrono::milliseconds timeout);
   void send(const Pdu& pdu);
   awaitable<void> reader();
+  awaitable<void> read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec);
+  tcp::socket& socket() { return m_stream.next_layer(); }
   awaitable<void> writer();
   awaitable<void> keepalive();
   awaitable<void> answer_inbound(ShortMessageFields fields, std::uint32_t command,
@@ -61,7 +68,10 @@ private:
 
   Session& m_session;
   BindMode m_mode;
-  tcp::socket m_socket;
+  // TLS wraps the socket when the link says `tls = true`; otherwise the
+  // bytes go through next_layer() untouched.
+  asio::ssl::stream<tcp::socket> m_stream;
+  bool m_tls = false;
   asio::steady_timer m_write_wake;
   asio::steady_timer m_window_wake;
   asio::steady_timer m_closed_wake;

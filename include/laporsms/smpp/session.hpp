@@ -8,6 +8,8 @@
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/util/net.hpp>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +30,8 @@ struct SessionConfig {
   std::string host;
   std::uint16_t port = 2775;
   bool tls = false;
+  bool tls_verify = true;  // verify the SMSC's certificate and host name
+  std::string tls_ca_file; // extra CA bundle (PEM); the system store is always used
   std::string system_id;
   std::string password; // never logged
   std::string system_type;
@@ -85,9 +89,13 @@ public:
   // Connects, binds and serves until stop(); reconnects with backoff.
   awaitable<void> run();
 
+  // Runs right before a submit_sm is written; false or a throw cancels it
+  // (then not_sent). The outbox records "started" here, durably.
+  using BeforeWrite = std::function<awaitable<bool>()>;
+
   // Sends one submit_sm through the transmitting connection, waiting for a
   // window slot and the rate limit; fills in sequence_number.
-  awaitable<SubmitResult> submit(SubmitSm pdu);
+  awaitable<SubmitResult> submit(SubmitSm pdu, BeforeWrite before_write = {});
 
   // Stops accepting new traffic: waits up to `grace` for submits awaiting
   // their response, unbinds, closes. run() returns after.
@@ -112,11 +120,15 @@ private:
   asio::any_io_executor m_executor;
   SessionConfig m_config;
   InboundHandler m_on_inbound;
+  asio::ssl::context m_tls_context;
   std::function<void()> m_on_bound;
   std::function<void()> m_on_down;
   bool m_was_transmitting = false;
   std::shared_ptr<Connection> m_receiver;    // also the transceiver
   std::shared_ptr<Connection> m_transmitter; // only in receiver+transmitter mode
+  // The waits between reconnect attempts, cut short by stop().
+  asio::steady_timer m_receiver_wait;
+  asio::steady_timer m_transmitter_wait;
   bool m_stopping = false;
   std::uint32_t m_sequence = 0;
   LinkState m_state = LinkState::down;

@@ -10,12 +10,17 @@
 
 namespace laporsms::store {
 
-// Up to `limit` queued replies for `link` not yet started, oldest first, and
-// marks each as started (submit_started_at = now). A reply started but
-// never confirmed is not blindly resent after a crash: see recover_on_startup.
+// Up to `limit` queued replies for `link` not yet claimed, oldest first, and
+// marks each claimed (claimed_at = now) so the next call skips it. A claim
+// is only a reservation: recover_on_startup puts claimed replies back.
 // Replies created before `expire_before` are marked expired instead.
 std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, std::size_t limit,
                                          std::int64_t now, std::int64_t expire_before);
+
+// The first submit_sm of reply `outbound_id` is about to leave. Written (and
+// committed) before it does: after a crash such a reply is in doubt and is
+// marked unknown instead of being sent twice.
+void mark_submit_started(Connection& db, std::int64_t outbound_id, std::int64_t now);
 
 // Every part of reply `outbound_id` was accepted by the SMSC.
 void record_submitted(Connection& db, std::int64_t outbound_id,
@@ -41,7 +46,8 @@ namespace laporsms::store {
 // A delivery receipt for the part sent as `message_id` on `link` reached
 // `state` (delivered|undeliverable|expired|unknown). The reply takes the
 // worst state of its parts once every part has one. False when no part
-// carries that message id.
+// carries that message id yet: the receipt is then kept and applied by
+// record_submitted, since a receipt may overtake the write of its part.
 bool record_receipt(Connection& db, std::string_view message_id, std::string_view state,
                     std::int64_t now);
 

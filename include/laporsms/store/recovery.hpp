@@ -9,7 +9,8 @@ namespace laporsms::store {
 
 struct RecoveryReport {
   int jobs_requeued = 0;   // inflight upstream jobs put back to pending
-  int replies_unknown = 0; // replies whose submit_sm was under way
+  int replies_unknown = 0;  // replies whose submit_sm was under way
+  int replies_requeued = 0; // replies claimed by the outbox but never sent
 };
 
 // Inflight upstream jobs go back to pending, due now: the attempt may or may

@@ -1,0 +1,937 @@
+// smpp::Session against a scripted SMSC: a TCP acceptor on 127.0.0.1 that
+// reads real SMPP frames and answers them through smpp::encode/decode. One
+// io_context runs both sides; every wait is bounded.
+#include <laporsms/smpp/codec.hpp>
+#include <laporsms/smpp/pdu.hpp>
+#include <laporsms/smpp/session.hpp>
+#include <laporsms/util/net.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace laporsms;
+using namespace laporsms::smpp;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Bytes = std::vector<std::uint8_t>;
+
+constexpr const char* k_password = "s3cr3t!"; // must never show up in errors or logs
+
+Bytes octets(std::string_view text) {
+  return Bytes(text.begin(), text.end());
+}
+
+// One frame the fake received from the session.
+struct Frame {
+  int connection = 0; // index of the accepted connection, from 0
+  Clock::time_point at;
+  Pdu pdu;
+};
+
+// The SMSC side, scripted by the test through its public knobs.
+class FakeSmsc {
+public:
+  enum class SubmitReply { at_once, after_delay, never };
+
+  explicit FakeSmsc(asio::io_context& io)
+      : m_io(io), m_acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    asio::co_spawn(io, accept_loop(), asio::detached);
+  }
+
+  std::uint16_t port() const { return m_acceptor.local_endpoint().port(); }
+
+  // How the fake answers.
+  std::uint32_t bind_status = status::ok;
+  std::uint32_t submit_status = status::ok;
+  SubmitReply submit_reply = SubmitReply::at_once;
+  std::chrono::milliseconds submit_delay{50};
+  bool answer_enquire_link = true;
+  bool answer_unbind = true;
+
+  // What it saw.
+  std::vector<Frame> frames;
+  unsigned outstanding_submits = 0;
+  unsigned most_outstanding = 0;
+  std::vector<std::string> problems; // what the fake itself could not do
+
+  int connections() const { return static_cast<int>(m_peers.size()); }
+  bool is_open(int index) const { return m_peers.at(static_cast<std::size_t>(index))->open; }
+
+  void send(int index, const Pdu& pdu) {
+    auto bytes = encode(pdu);
+    if (!bytes) {
+      problems.push_back("cannot encode: " + bytes.error());
+      return;
+    }
+    send_raw(index, *bytes);
+  }
+
+  // Small frames on loopback: a blocking write finishes at once.
+  void send_raw(int index, const Bytes& bytes) {
+    boost::system::error_code ec;
+    asio::write(m_peers.at(static_cast<std::size_t>(index))->socket, asio::buffer(bytes), ec);
+  }
+
+  // Answers every submit_sm held back so far.
+  void answer_held() {
+    auto held = std::move(m_held);
+    m_held.clear();
+    for (const auto& [index, sequence] : held) {
+      answer_submit(index, sequence);
+    }
+  }
+
+  template <typename T> std::vector<T> received() const {
+    std::vector<T> out;
+    for (const auto& frame : frames) {
+      if (const auto* p = std::get_if<T>(&frame.pdu)) {
+        out.push_back(*p);
+      }
+    }
+    return out;
+  }
+
+  template <typename T> std::vector<Clock::time_point> times_of() const {
+    std::vector<Clock::time_point> out;
+    for (const auto& frame : frames) {
+      if (std::holds_alternative<T>(frame.pdu)) {
+        out.push_back(frame.at);
+      }
+    }
+    return out;
+  }
+
+  template <typename T> std::size_t count() const { return received<T>().size(); }
+
+private:
+  struct Peer {
+    explicit Peer(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    bool open = true;
+  };
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      tcp::socket socket(m_io);
+      boost::system::error_code ec;
+      co_await m_acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        co_return;
+      }
+      m_peers.push_back(std::make_unique<Peer>(std::move(socket)));
+      asio::co_spawn(m_io, serve(connections() - 1), asio::detached);
+    }
+  }
+
+  awaitable<void> serve(int index) {
+    Peer& peer = *m_peers[static_cast<std::size_t>(index)];
+    for (;;) {
+      std::array<std::uint8_t, 4> head{};
+      boost::system::error_code ec;
+      co_await asio::async_read(peer.socket, asio::buffer(head),
+                                asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        break;
+      }
+      const auto length = frame_length(head);
+      if (!length) {
+        problems.push_back("the session sent a bad command_length");
+        break;
+      }
+      Bytes frame(*length);
+      std::copy(head.begin(), head.end(), frame.begin());
+      co_await asio::async_read(peer.socket, asio::buffer(frame.data() + 4, frame.size() - 4),
+                                asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        break;
+      }
+      auto pdu = decode(frame);
+      if (!pdu) {
+        problems.push_back("the session sent an undecodable frame: " + pdu.error().detail);
+        continue;
+      }
+      frames.push_back(Frame{index, Clock::now(), *pdu});
+      react(index, *pdu);
+    }
+    peer.open = false;
+    boost::system::error_code ignored;
+    peer.socket.close(ignored);
+  }
+
+  void react(int index, const Pdu& pdu) {
+    if (const auto* bind = std::get_if<BindRequest>(&pdu)) {
+      send(index, BindResponse{bind->sequence_number, bind_status, bind->mode, "fakesmsc"});
+    } else if (const auto* enquire = std::get_if<EnquireLink>(&pdu)) {
+      if (answer_enquire_link) {
+        send(index, EnquireLinkResp{enquire->sequence_number, status::ok});
+      }
+    } else if (const auto* submit = std::get_if<SubmitSm>(&pdu)) {
+      ++outstanding_submits;
+      most_outstanding = std::max(most_outstanding, outstanding_submits);
+      switch (submit_reply) {
+      case SubmitReply::at_once:
+        answer_submit(index, submit->sequence_number);
+        break;
+      case SubmitReply::after_delay:
+        asio::co_spawn(m_io, answer_later(index, submit->sequence_number), asio::detached);
+        break;
+      case SubmitReply::never:
+        m_held.emplace_back(index, submit->sequence_number);
+        break;
+      }
+    } else if (const auto* unbind = std::get_if<Unbind>(&pdu)) {
+      if (answer_unbind) {
+        send(index, UnbindResp{unbind->sequence_number, status::ok});
+      }
+    }
+  }
+
+  void answer_submit(int index, std::uint32_t sequence) {
+    if (outstanding_submits > 0) {
+      --outstanding_submits;
+    }
+    std::string id;
+    if (submit_status == status::ok) {
+      id = "msg-" + std::to_string(++m_message_ids);
+    }
+    send(index, SubmitSmResp{sequence, submit_status, id});
+  }
+
+  awaitable<void> answer_later(int index, std::uint32_t sequence) {
+    asio::steady_timer timer(m_io);
+    timer.expires_after(submit_delay);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    answer_submit(index, sequence);
+  }
+
+  asio::io_context& m_io;
+  tcp::acceptor m_acceptor;
+  std::vector<std::unique_ptr<Peer>> m_peers;
+  std::vector<std::pair<int, std::uint32_t>> m_held;
+  unsigned m_message_ids = 0;
+};
+
+// What the InboundHandler saw and how it answers.
+struct Inbox {
+  asio::io_context* io = nullptr;
+  std::uint32_t answer = status::ok;
+  std::chrono::milliseconds delay{0};
+  std::vector<ShortMessageFields> messages;
+};
+
+Session::InboundHandler inbound_handler(Inbox* inbox) {
+  return [inbox](ShortMessageFields fields) -> awaitable<std::uint32_t> {
+    if (inbox->delay.count() > 0) {
+      asio::steady_timer timer(*inbox->io);
+      timer.expires_after(inbox->delay);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    inbox->messages.push_back(std::move(fields));
+    co_return inbox->answer;
+  };
+}
+
+struct SubmitOutcome {
+  Clock::time_point started;
+  Clock::time_point finished;
+  std::optional<SubmitResult> result;
+};
+
+awaitable<void> run_session(Session* session, bool* finished) {
+  co_await session->run();
+  *finished = true;
+}
+
+awaitable<void> stop_session(Session* session, std::chrono::milliseconds grace, bool* finished) {
+  co_await session->stop(grace);
+  *finished = true;
+}
+
+awaitable<void> submit_one(Session* session, SubmitSm pdu, std::shared_ptr<SubmitOutcome> out) {
+  out->started = Clock::now();
+  // Named first: g++ 12 mishandles non-trivial temporaries inside co_await.
+  auto pending = session->submit(std::move(pdu));
+  auto result = co_await std::move(pending);
+  out->finished = Clock::now();
+  out->result = std::move(result);
+}
+
+SessionConfig base_config() {
+  SessionConfig config;
+  config.name = "telkomsel";
+  config.host = "127.0.0.1";
+  config.system_id = "metro1708";
+  config.password = k_password;
+  config.enquire_link_interval = 30s;
+  config.response_timeout = 1s;
+  config.window = 10;
+  config.submit_rate = 1000;
+  config.reconnect_min = 50ms;
+  config.reconnect_max = 200ms;
+  return config;
+}
+
+SubmitSm reply_sms(std::string_view text) {
+  SubmitSm pdu;
+  pdu.source = Address{3, 0, "1708"};
+  pdu.destination = Address{1, 1, "628123456789"};
+  pdu.registered_delivery = 1;
+  pdu.short_message = octets(text);
+  return pdu;
+}
+
+DeliverSm mo_sms(std::uint32_t sequence, std::string_view text) {
+  DeliverSm pdu;
+  pdu.sequence_number = sequence;
+  pdu.source = Address{1, 1, "628123456789"};
+  pdu.destination = Address{3, 0, "1708"};
+  pdu.short_message = octets(text);
+  return pdu;
+}
+
+// Points fd 2 at a temporary file for the life of the object, so a test can
+// read what the session logged.
+class StderrCapture {
+public:
+  StderrCapture() : m_file(std::tmpfile()), m_saved(::dup(2)) {
+    std::fflush(stderr);
+    if (m_file != nullptr && m_saved >= 0) {
+      ::dup2(::fileno(m_file), 2);
+    }
+  }
+  ~StderrCapture() {
+    restore();
+    if (m_file != nullptr) {
+      std::fclose(m_file);
+    }
+  }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+
+  std::string text() {
+    restore();
+    std::string out;
+    if (m_file == nullptr) {
+      return out;
+    }
+    std::rewind(m_file);
+    std::array<char, 4096> chunk{};
+    std::size_t n = 0;
+    while ((n = std::fread(chunk.data(), 1, chunk.size(), m_file)) > 0) {
+      out.append(chunk.data(), n);
+    }
+    return out;
+  }
+
+private:
+  void restore() {
+    if (m_saved >= 0) {
+      std::fflush(stderr);
+      ::dup2(m_saved, 2);
+      ::close(m_saved);
+      m_saved = -1;
+    }
+  }
+
+  std::FILE* m_file;
+  int m_saved;
+};
+
+// The io_context, the fake SMSC and one Session, torn down in that reverse
+// order: the session goes while the io_context still exists.
+class Harness {
+public:
+  explicit Harness(SessionConfig config = base_config()) : fake(io) {
+    config.port = fake.port();
+    inbox.io = &io;
+    session =
+        std::make_unique<Session>(io.get_executor(), std::move(config), inbound_handler(&inbox));
+  }
+
+  ~Harness() {
+    if (m_started && !run_finished) {
+      bool stopped = false;
+      asio::co_spawn(io, stop_session(session.get(), 100ms, &stopped), asio::detached);
+      run_until([this] { return run_finished; }, shutdown_limit);
+    }
+  }
+
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+
+  void start() {
+    m_started = true;
+    asio::co_spawn(io, run_session(session.get(), &run_finished), asio::detached);
+  }
+
+  // Runs the io_context until `done()` holds or `limit` passes.
+  template <typename Done> bool run_until(Done done, std::chrono::milliseconds limit) {
+    const auto deadline = Clock::now() + limit;
+    while (!done()) {
+      const auto now = Clock::now();
+      if (now >= deadline) {
+        return false;
+      }
+      if (io.stopped()) {
+        io.restart();
+      }
+      io.run_one_until(std::min(deadline, now + 20ms));
+    }
+    return true;
+  }
+
+  void run_for(std::chrono::milliseconds duration) {
+    run_until([] { return false; }, duration);
+  }
+
+  // Runs the io_context for `duration`; returns how many handlers ran.
+  std::size_t count_handlers(std::chrono::milliseconds duration) {
+    const auto deadline = Clock::now() + duration;
+    std::size_t handlers = 0;
+    while (Clock::now() < deadline) {
+      if (io.stopped()) {
+        io.restart();
+      }
+      handlers += io.run_one_until(deadline);
+    }
+    return handlers;
+  }
+
+  bool bound() const { return session->snapshot().state == LinkState::bound; }
+
+  bool start_and_bind() {
+    start();
+    return run_until([this] { return bound(); }, 2s);
+  }
+
+  std::shared_ptr<SubmitOutcome> submit(SubmitSm pdu) {
+    auto out = std::make_shared<SubmitOutcome>();
+    asio::co_spawn(io, submit_one(session.get(), std::move(pdu), out), asio::detached);
+    return out;
+  }
+
+  asio::io_context io;
+  FakeSmsc fake;
+  Inbox inbox;
+  std::unique_ptr<Session> session;
+  bool run_finished = false;
+  std::chrono::milliseconds shutdown_limit = 2s;
+
+private:
+  bool m_started = false;
+};
+
+// Every request the session sent (not its responses), in arrival order.
+std::vector<std::uint32_t> request_sequences(const FakeSmsc& fake) {
+  std::vector<std::uint32_t> out;
+  for (const auto& frame : fake.frames) {
+    if ((command_id_of(frame.pdu) & 0x80000000U) == 0) {
+      out.push_back(sequence_of(frame.pdu));
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_SUITE("smpp::Session") {
+  TEST_CASE("binds as a transceiver and answers enquire_link") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    const auto binds = h.fake.received<BindRequest>();
+    REQUIRE(binds.size() == 1);
+    CHECK(binds[0].mode == BindMode::transceiver);
+    CHECK(binds[0].system_id == "metro1708");
+    CHECK(binds[0].password == k_password);
+    CHECK(binds[0].interface_version == 0x34);
+    CHECK(binds[0].sequence_number != 0);
+
+    const auto snap = h.session->snapshot();
+    CHECK(snap.name == "telkomsel");
+    CHECK(snap.bind == "transceiver");
+    CHECK(snap.window_in_use == 0);
+    CHECK_FALSE(snap.last_error.has_value());
+    CHECK(h.session->can_transmit());
+
+    h.fake.send(0, EnquireLink{4242});
+    REQUIRE(h.run_until([&] { return h.fake.count<EnquireLinkResp>() == 1; }, 1s));
+    const auto resp = h.fake.received<EnquireLinkResp>().front();
+    CHECK(resp.sequence_number == 4242);
+    CHECK(resp.command_status == status::ok);
+    CHECK(h.bound());
+    CHECK(h.fake.connections() == 1);
+    CHECK(h.fake.problems.empty());
+  }
+
+  TEST_CASE("sends enquire_link when the link is idle") {
+    auto config = base_config();
+    config.enquire_link_interval = 100ms;
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    const auto bound_at = Clock::now();
+    REQUIRE(h.run_until([&] { return h.fake.count<EnquireLink>() >= 1; }, 1s));
+    CHECK(h.fake.times_of<EnquireLink>().front() - bound_at >= 90ms);
+    h.run_for(50ms);
+    CHECK(h.bound());
+    CHECK(h.fake.connections() == 1);
+  }
+
+  TEST_CASE("a silent SMSC is dropped and bound again") {
+    auto config = base_config();
+    config.enquire_link_interval = 60ms;
+    Harness h(config);
+    h.fake.answer_enquire_link = false;
+    REQUIRE(h.start_and_bind());
+    // Three intervals without a PDU: the session gives up on the connection.
+    REQUIRE(h.run_until([&] { return h.fake.count<BindRequest>() >= 2; }, 2s));
+    CHECK_FALSE(h.fake.is_open(0));
+    CHECK(h.fake.count<EnquireLink>() >= 1);
+    CHECK(h.session->snapshot().reconnects >= 1);
+  }
+
+  TEST_CASE("deliver_sm reaches the InboundHandler and its status goes back in deliver_sm_resp") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+
+    h.fake.send(0, mo_sms(900, "LAPORYAI jalan rusak"));
+    REQUIRE(h.run_until([&] { return h.fake.count<DeliverSmResp>() == 1; }, 1s));
+    auto resp = h.fake.received<DeliverSmResp>().back();
+    CHECK(resp.sequence_number == 900);
+    CHECK(resp.command_status == status::ok);
+    REQUIRE(h.inbox.messages.size() == 1);
+    CHECK(h.inbox.messages[0].sequence_number == 900);
+    CHECK(h.inbox.messages[0].source.addr == "628123456789");
+    CHECK(h.inbox.messages[0].destination.addr == "1708");
+    CHECK(h.inbox.messages[0].short_message == octets("LAPORYAI jalan rusak"));
+
+    // The answer is whatever the handler returns, sent only once it returned.
+    h.inbox.answer = status::temporary_app_error;
+    h.inbox.delay = 100ms;
+    const auto sent_at = Clock::now();
+    h.fake.send(0, mo_sms(901, "LAPORYAI lampu mati"));
+    REQUIRE(h.run_until([&] { return h.fake.count<DeliverSmResp>() == 2; }, 1s));
+    resp = h.fake.received<DeliverSmResp>().back();
+    CHECK(resp.sequence_number == 901);
+    CHECK(resp.command_status == status::temporary_app_error);
+    CHECK(h.fake.times_of<DeliverSmResp>().back() - sent_at >= 100ms);
+    CHECK(h.inbox.messages.size() == 2);
+    CHECK(h.session->snapshot().mo_received == 2);
+    CHECK(h.bound());
+  }
+
+  TEST_CASE("data_sm reaches the InboundHandler and is answered with data_sm_resp") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    DataSm pdu;
+    pdu.sequence_number = 910;
+    pdu.source = Address{1, 1, "628123456789"};
+    pdu.destination = Address{3, 0, "1708"};
+    pdu.tlvs = {Tlv{tlv_tag::message_payload, octets("INFO")}};
+    h.fake.send(0, pdu);
+    REQUIRE(h.run_until([&] { return h.fake.count<DataSmResp>() == 1; }, 1s));
+    const auto resp = h.fake.received<DataSmResp>().front();
+    CHECK(resp.sequence_number == 910);
+    CHECK(resp.command_status == status::ok);
+    REQUIRE(h.inbox.messages.size() == 1);
+    const auto* payload = find_tlv(h.inbox.messages[0].tlvs, tlv_tag::message_payload);
+    REQUIRE(payload != nullptr);
+    CHECK(payload->value == octets("INFO"));
+  }
+
+  TEST_CASE("submit returns accepted with the SMSC's message id") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    const auto out = h.submit(reply_sms("Terima kasih, laporan Anda kami terima"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::accepted);
+    CHECK(out->result->command_status == status::ok);
+    CHECK(out->result->message_id == "msg-1");
+    CHECK(out->result->error.empty());
+
+    const auto submits = h.fake.received<SubmitSm>();
+    REQUIRE(submits.size() == 1);
+    CHECK(submits[0].destination.addr == "628123456789");
+    CHECK(submits[0].source.addr == "1708");
+    CHECK(submits[0].registered_delivery == 1);
+    CHECK(submits[0].short_message == octets("Terima kasih, laporan Anda kami terima"));
+    CHECK(submits[0].sequence_number > h.fake.received<BindRequest>().front().sequence_number);
+
+    const auto snap = h.session->snapshot();
+    CHECK(snap.mt_submitted == 1);
+    CHECK(snap.window_in_use == 0);
+  }
+
+  TEST_CASE("a throttled submit is rejected for now, a bad address for good") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+
+    h.fake.submit_status = status::throttled;
+    auto out = h.submit(reply_sms("satu"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::rejected_temporary);
+    CHECK(out->result->command_status == status::throttled);
+    CHECK(out->result->message_id.empty());
+    CHECK_FALSE(out->result->error.empty());
+
+    h.fake.submit_status = status::message_queue_full;
+    out = h.submit(reply_sms("dua"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::rejected_temporary);
+
+    h.fake.submit_status = 0x0B; // ESME_RINVDSTADR
+    out = h.submit(reply_sms("tiga"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::rejected_permanent);
+    CHECK(out->result->command_status == 0x0B);
+
+    CHECK(h.session->snapshot().mt_submitted == 0);
+    CHECK(h.bound());
+  }
+
+  TEST_CASE("a submit without a response ends as no_response after response_timeout") {
+    auto config = base_config();
+    config.response_timeout = 200ms;
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    h.fake.submit_reply = FakeSmsc::SubmitReply::never;
+    const auto out = h.submit(reply_sms("halo"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::no_response);
+    CHECK_FALSE(out->result->error.empty());
+    const auto waited = out->finished - out->started;
+    CHECK(waited >= 200ms);
+    CHECK(waited < 1500ms); // ended by response_timeout, not by something slower
+    CHECK(h.session->snapshot().window_in_use == 0);
+
+    // A response that comes too late changes nothing.
+    h.fake.answer_held();
+    h.run_for(30ms);
+    CHECK(h.bound());
+    CHECK(h.session->snapshot().mt_submitted == 0);
+  }
+
+  TEST_CASE("submit before the link is bound is not sent") {
+    Harness h;
+    const auto out = h.submit(reply_sms("terlalu cepat"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 1s));
+    CHECK(out->result->status == SubmitStatus::not_sent);
+    CHECK(h.fake.count<SubmitSm>() == 0);
+  }
+
+  TEST_CASE("a refused bind is retried with backoff; the error names the system_id, never the "
+            "password") {
+    auto config = base_config();
+    config.reconnect_min = 50ms;
+    config.reconnect_max = 400ms;
+    StderrCapture log;
+    std::vector<Clock::time_point> binds;
+    std::optional<std::string> last_error;
+    LinkState state = LinkState::bound;
+    {
+      Harness h(config);
+      h.fake.bind_status = status::invalid_password;
+      h.start();
+      REQUIRE(h.run_until([&] { return h.fake.count<BindRequest>() >= 4; }, 3s));
+      binds = h.fake.times_of<BindRequest>();
+      const auto snap = h.session->snapshot();
+      last_error = snap.last_error;
+      state = snap.state;
+      CHECK(h.fake.connections() >= 4); // each attempt on a new connection
+      CHECK_FALSE(h.session->can_transmit());
+    }
+    const auto logged = log.text();
+
+    CHECK(state == LinkState::binding);
+    REQUIRE(last_error.has_value());
+    CHECK(last_error->find("metro1708") != std::string::npos);
+    CHECK(last_error->find("ESME_RINVPASWD") != std::string::npos);
+    CHECK(last_error->find(k_password) == std::string::npos);
+    CHECK(logged.find("metro1708") != std::string::npos);
+    CHECK(logged.find(k_password) == std::string::npos);
+
+    // The wait before attempt k+1 is drawn from [50 ms, min(400, 50 * 2^(k-1)) ms].
+    REQUIRE(binds.size() >= 4);
+    for (std::size_t k = 1; k < 4; ++k) {
+      CAPTURE(k);
+      const auto gap = binds[k] - binds[k - 1];
+      const auto cap = std::min<std::chrono::milliseconds>(50ms * (1 << (k - 1)), 400ms);
+      CHECK(gap >= 50ms);
+      CHECK(gap <= cap + 250ms); // connect and bind on loopback fit in the slack
+    }
+  }
+
+  TEST_CASE("the window keeps at most `window` submits outstanding") {
+    auto config = base_config();
+    config.window = 2;
+    config.submit_rate = std::numeric_limits<unsigned>::max(); // no spacing: the window alone
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    h.fake.submit_reply = FakeSmsc::SubmitReply::after_delay;
+    h.fake.submit_delay = 40ms;
+    std::vector<std::shared_ptr<SubmitOutcome>> outs;
+    for (int i = 0; i < 6; ++i) {
+      outs.push_back(h.submit(reply_sms("pesan " + std::to_string(i))));
+    }
+    h.run_until([&] { return h.session->snapshot().window_in_use == 2; }, 1s);
+    CHECK(h.session->snapshot().window_in_use == 2);
+    REQUIRE(h.run_until(
+        [&] {
+          return std::all_of(outs.begin(), outs.end(),
+                             [](const auto& o) { return o->result.has_value(); });
+        },
+        3s));
+    std::vector<std::string> ids;
+    for (const auto& out : outs) {
+      CHECK(out->result->status == SubmitStatus::accepted);
+      ids.push_back(out->result->message_id);
+    }
+    std::sort(ids.begin(), ids.end());
+    CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
+    CHECK(h.fake.count<SubmitSm>() == 6);
+    CHECK(h.fake.most_outstanding == 2);
+    const auto sequences = request_sequences(h.fake);
+    CHECK(std::is_sorted(sequences.begin(), sequences.end()));
+    CHECK(std::adjacent_find(sequences.begin(), sequences.end()) == sequences.end());
+  }
+
+  // A fixed bug, kept as a regression test: Session::submit (src/smpp/session.cpp) checks the
+  // window through wait_for_window() and then sleeps for the submit_rate spacing; it does not check
+  // the window again after that sleep. Submits that arrive together all pass the check while one
+  // slot is free, queue behind the rate limit and then all go out, so the SMSC sees more than
+  // `window` outstanding submit_sm (here up to 6 with window = 2).
+  TEST_CASE("the window also holds while submit_rate spaces the submits") {
+    auto config = base_config();
+    config.window = 2;
+    config.submit_rate = 50; // 20 ms apart
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    h.fake.submit_reply = FakeSmsc::SubmitReply::after_delay;
+    h.fake.submit_delay = 100ms;
+    std::vector<std::shared_ptr<SubmitOutcome>> outs;
+    for (int i = 0; i < 6; ++i) {
+      outs.push_back(h.submit(reply_sms("pesan " + std::to_string(i))));
+    }
+    REQUIRE(h.run_until(
+        [&] {
+          return std::all_of(outs.begin(), outs.end(),
+                             [](const auto& o) { return o->result.has_value(); });
+        },
+        3s));
+    CHECK(h.fake.count<SubmitSm>() == 6);
+    CHECK(h.fake.most_outstanding <= 2);
+  }
+
+  TEST_CASE("submits waiting for a window slot are released in turn") {
+    auto config = base_config();
+    config.window = 1;
+    config.submit_rate = std::numeric_limits<unsigned>::max();
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    h.fake.submit_reply = FakeSmsc::SubmitReply::never;
+    std::vector<std::shared_ptr<SubmitOutcome>> outs;
+    for (int i = 0; i < 4; ++i) {
+      outs.push_back(h.submit(reply_sms("antre " + std::to_string(i))));
+    }
+    REQUIRE(h.run_until([&] { return h.fake.count<SubmitSm>() == 1; }, 1s));
+    h.run_for(100ms);
+    CHECK(h.fake.count<SubmitSm>() == 1); // the other three wait for the slot
+    h.fake.submit_reply = FakeSmsc::SubmitReply::at_once;
+    h.fake.answer_held();
+    REQUIRE(h.run_until(
+        [&] {
+          return std::all_of(outs.begin(), outs.end(),
+                             [](const auto& o) { return o->result.has_value(); });
+        },
+        1500ms));
+    for (const auto& out : outs) {
+      CHECK(out->result->status == SubmitStatus::accepted);
+    }
+    CHECK(h.fake.most_outstanding == 1);
+  }
+
+  // A fixed bug, kept as a regression test: Connection::wait_for_window (src/smpp/connection.cpp)
+  // has every waiting submit call m_window_wake.expires_after(1s) on the one shared timer.
+  // expires_after cancels the waits already pending on that timer, so two or more waiters wake each
+  // other in turn, forever: while the window is full the io thread spins at 100% CPU instead of
+  // sleeping. Seen here as thousands of handlers run in 150 ms with nothing due (one waiter alone
+  // runs none).
+  TEST_CASE("waiting for a window slot does not spin") {
+    auto config = base_config();
+    config.window = 1;
+    config.submit_rate = std::numeric_limits<unsigned>::max();
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    h.fake.submit_reply = FakeSmsc::SubmitReply::never;
+    std::vector<std::shared_ptr<SubmitOutcome>> outs;
+    for (int i = 0; i < 3; ++i) {
+      outs.push_back(h.submit(reply_sms("antre " + std::to_string(i))));
+    }
+    REQUIRE(h.run_until([&] { return h.fake.count<SubmitSm>() == 1; }, 1s));
+    // Nothing is due for 150 ms: a sleeping io thread runs next to no handlers
+    // (a spinning one runs thousands).
+    CHECK(h.count_handlers(150ms) < 20);
+    h.fake.submit_reply = FakeSmsc::SubmitReply::at_once;
+    h.fake.answer_held();
+    h.run_until(
+        [&] {
+          return std::all_of(outs.begin(), outs.end(),
+                             [](const auto& o) { return o->result.has_value(); });
+        },
+        1s);
+  }
+
+  TEST_CASE("sequence numbers increase across bind, submit, enquire_link and unbind") {
+    auto config = base_config();
+    config.enquire_link_interval = 40ms;
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    std::vector<std::shared_ptr<SubmitOutcome>> outs;
+    for (int i = 0; i < 3; ++i) {
+      outs.push_back(h.submit(reply_sms("a" + std::to_string(i))));
+    }
+    REQUIRE(h.run_until([&] { return h.fake.count<EnquireLink>() >= 2; }, 1s));
+    for (int i = 0; i < 2; ++i) {
+      outs.push_back(h.submit(reply_sms("b" + std::to_string(i))));
+    }
+    REQUIRE(h.run_until(
+        [&] {
+          return std::all_of(outs.begin(), outs.end(),
+                             [](const auto& o) { return o->result.has_value(); });
+        },
+        1s));
+    bool stopped = false;
+    asio::co_spawn(h.io, stop_session(h.session.get(), 200ms, &stopped), asio::detached);
+    REQUIRE(h.run_until([&] { return stopped && h.run_finished; }, 2s));
+
+    const auto sequences = request_sequences(h.fake);
+    CHECK(sequences.size() >= 1 + 5 + 2 + 1);
+    CHECK(sequences.front() >= 1);
+    CHECK(std::is_sorted(sequences.begin(), sequences.end()));
+    CHECK(std::adjacent_find(sequences.begin(), sequences.end()) == sequences.end());
+    CHECK(sequences.back() <= 0x7FFFFFFFU);
+  }
+
+  TEST_CASE("an unknown command_id gets generic_nack ESME_RINVCMDID and the session stays up") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    // command_length 16, command_id 0x00000042, status 0, sequence 0x33.
+    h.fake.send_raw(0, Bytes{0, 0, 0, 0x10, 0, 0, 0, 0x42, 0, 0, 0, 0, 0, 0, 0, 0x33});
+    REQUIRE(h.run_until([&] { return h.fake.count<GenericNack>() == 1; }, 1s));
+    const auto nack = h.fake.received<GenericNack>().front();
+    CHECK(nack.sequence_number == 0x33);
+    CHECK(nack.command_status == status::invalid_command_id);
+
+    // The same connection still works both ways.
+    h.fake.send(0, EnquireLink{0x34});
+    REQUIRE(h.run_until([&] { return h.fake.count<EnquireLinkResp>() == 1; }, 1s));
+    const auto out = h.submit(reply_sms("masih hidup"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 1s));
+    CHECK(out->result->status == SubmitStatus::accepted);
+    CHECK(h.fake.connections() == 1);
+    CHECK(h.fake.is_open(0));
+    CHECK(h.bound());
+  }
+
+  TEST_CASE("a command_length of 0xFFFFFFFF drops the connection and binds again") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    h.fake.send_raw(0, Bytes{0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0x04, 0, 0, 0, 0, 0, 0, 0, 0x01});
+    REQUIRE(h.run_until(
+        [&] { return !h.fake.is_open(0) && h.fake.count<BindRequest>() == 2 && h.bound(); }, 2s));
+    CHECK(h.fake.connections() == 2);
+    CHECK(h.session->snapshot().reconnects >= 1);
+    // Before closing it says why.
+    bool nacked = false;
+    for (const auto& frame : h.fake.frames) {
+      if (const auto* nack = std::get_if<GenericNack>(&frame.pdu)) {
+        nacked = frame.connection == 0 && nack->command_status == status::invalid_command_length;
+      }
+    }
+    CHECK(nacked);
+  }
+
+  TEST_CASE("an unbind from the SMSC is answered, then the session binds again") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    h.fake.send(0, Unbind{0x77});
+    REQUIRE(h.run_until([&] { return h.fake.count<UnbindResp>() == 1; }, 1s));
+    const auto resp = h.fake.received<UnbindResp>().front();
+    CHECK(resp.sequence_number == 0x77);
+    CHECK(resp.command_status == status::ok);
+    REQUIRE(h.run_until([&] { return h.fake.count<BindRequest>() == 2 && h.bound(); }, 2s));
+    CHECK_FALSE(h.fake.is_open(0));
+    CHECK(h.fake.connections() == 2);
+    CHECK(h.session->snapshot().reconnects == 1);
+  }
+
+  TEST_CASE("stop() unbinds and run() returns") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    bool stopped = false;
+    asio::co_spawn(h.io, stop_session(h.session.get(), 500ms, &stopped), asio::detached);
+    REQUIRE(h.run_until([&] { return stopped && h.run_finished; }, 2s));
+    const auto unbinds = h.fake.received<Unbind>();
+    REQUIRE(unbinds.size() == 1);
+    CHECK(h.fake.frames.back().connection == 0);
+    CHECK(std::holds_alternative<Unbind>(h.fake.frames.back().pdu));
+    CHECK(h.session->snapshot().state == LinkState::down);
+    CHECK_FALSE(h.session->can_transmit());
+    // No new connection after a stop.
+    h.run_for(120ms);
+    CHECK(h.fake.connections() == 1);
+    CHECK_FALSE(h.fake.is_open(0));
+  }
+
+  TEST_CASE("stop() lets a submit awaiting its response finish before it unbinds") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    h.fake.submit_reply = FakeSmsc::SubmitReply::after_delay;
+    h.fake.submit_delay = 80ms;
+    const auto out = h.submit(reply_sms("terakhir"));
+    REQUIRE(h.run_until([&] { return h.fake.count<SubmitSm>() == 1; }, 1s));
+    bool stopped = false;
+    asio::co_spawn(h.io, stop_session(h.session.get(), 1s, &stopped), asio::detached);
+    REQUIRE(h.run_until([&] { return stopped && h.run_finished; }, 2s));
+    REQUIRE(out->result.has_value());
+    CHECK(out->result->status == SubmitStatus::accepted);
+    REQUIRE(h.fake.count<Unbind>() == 1);
+    CHECK(h.fake.times_of<Unbind>().front() - h.fake.times_of<SubmitSm>().front() >= 80ms);
+  }
+
+  // A fixed bug, kept as a regression test: Session::stop (src/smpp/session.cpp) does not wake
+  // run_connection from its reconnect wait: the local steady_timer there sleeps out the full
+  // backoff delay (up to reconnect_max, 60 s by default) before the loop sees
+  // m_stopping, so run() returns long after stop() and past shutdown_grace.
+  TEST_CASE("stop() during the reconnect wait ends run() promptly") {
+    auto config = base_config();
+    config.reconnect_min = 1500ms;
+    config.reconnect_max = 1500ms;
+    Harness h(config);
+    h.shutdown_limit = 50ms; // do not sit out the wait if the bug is there
+    h.fake.bind_status = status::invalid_system_id;
+    h.start();
+    REQUIRE(
+        h.run_until([&] { return h.fake.count<BindRequest>() == 1 && !h.fake.is_open(0); }, 1s));
+    h.run_for(20ms);
+    bool stopped = false;
+    asio::co_spawn(h.io, stop_session(h.session.get(), 100ms, &stopped), asio::detached);
+    CHECK(h.run_until([&] { return stopped && h.run_finished; }, 250ms));
+    CHECK(h.fake.count<BindRequest>() == 1);
+  }
+}

@@ -1,0 +1,360 @@
+#include <laporsms/sms/ref.hpp>
+#include <laporsms/store/intake.hpp>
+#include <laporsms/util/clock.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cctype>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store_test_util.hpp"
+
+using namespace laporsms::store;
+using namespace store_test;
+using laporsms::sms::make_ref;
+
+namespace {
+
+constexpr std::string_view k_citizen = "628123456789";
+
+// "2026-11-19 15:53": how the status reply shows a time, in local time.
+std::string local_minute(std::int64_t unix_ms) {
+  const auto full =
+      laporsms::util::format_rfc3339(unix_ms, laporsms::util::local_utc_offset_minutes(unix_ms));
+  return full.substr(0, 10) + " " + full.substr(11, 5);
+}
+
+IntakeResult send(Connection& db, std::string_view text, std::int64_t at,
+                  const IntakePolicy& policy = test_policy(), std::string_view msisdn = k_citizen) {
+  return record_inbound(db, make_sms(msisdn, text, at), policy);
+}
+
+std::vector<std::string> reply_kinds(Connection& db) {
+  std::vector<std::string> kinds;
+  for (const auto& reply : replies(db)) {
+    kinds.push_back(reply.kind);
+  }
+  return kinds;
+}
+
+} // namespace
+
+TEST_SUITE("store::intake") {
+
+  TEST_CASE("a report is stored with its ref, a received reply and a pending job") {
+    TestDb t;
+    const auto sms = make_sms(k_citizen, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+    const auto result = record_inbound(t.db, sms, test_policy());
+
+    REQUIRE(result.report_id);
+    const auto id = *result.report_id;
+    CHECK(result.ref == make_ref("MTR", static_cast<std::uint64_t>(id)));
+    CHECK(result.replies_queued == 1);
+    CHECK(result.job_queued);
+    CHECK_FALSE(result.redelivery);
+    CHECK(result.inbound_id > 0);
+
+    const auto where = fmt::format("id = {}", id);
+    CHECK(query_text(t.db, "SELECT ref FROM reports WHERE " + where) == result.ref);
+    CHECK(query_text(t.db, "SELECT state FROM reports WHERE " + where) == "received");
+    CHECK(query_text(t.db, "SELECT text FROM reports WHERE " + where) ==
+          "jalan berlubang di Jl. Ahmad Yani");
+    CHECK(query_text(t.db, "SELECT msisdn || ' ' || link FROM reports WHERE " + where) ==
+          "628123456789 telkomsel");
+    CHECK(t.db.query_int("SELECT received_at FROM reports WHERE " + where) == k_t0);
+
+    const auto inbound = fmt::format("id = {}", result.inbound_id);
+    CHECK(query_text(t.db, "SELECT command FROM inbound WHERE " + inbound) == "report");
+    CHECK(t.db.query_int("SELECT report_id FROM inbound WHERE " + inbound) == id);
+    {
+      auto raw = t.db.prepare_uncached("SELECT raw FROM inbound WHERE " + inbound);
+      REQUIRE(raw->step());
+      CHECK(raw->column_blob(0) == sms.raw);
+    }
+
+    const auto rows = replies(t.db);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].kind == "received");
+    CHECK(rows[0].text == "Diterima " + result.ref + ".");
+    CHECK(rows[0].state == "queued");
+    CHECK(rows[0].report_id == id);
+    CHECK(rows[0].msisdn == k_citizen);
+    CHECK(rows[0].link == "telkomsel");
+    CHECK(rows[0].created_at == k_t0);
+    CHECK_FALSE(rows[0].submit_started_at);
+
+    const auto job = fmt::format("report_id = {}", id);
+    CHECK(query_text(t.db, "SELECT state FROM upstream_jobs WHERE " + job) == "pending");
+    CHECK(t.db.query_int("SELECT next_attempt_at FROM upstream_jobs WHERE " + job) == k_t0);
+    CHECK(t.db.query_int("SELECT attempts FROM upstream_jobs WHERE " + job) == 0);
+  }
+
+  TEST_CASE("refs follow the prefix and the row id, and differ") {
+    TestDb t;
+    auto policy = test_policy();
+    policy.ref_prefix = "JKT";
+    std::vector<std::string> refs;
+    for (int i = 0; i < 3; ++i) {
+      const auto result =
+          send(t.db, fmt::format("LAPORYAI lampu jalan mati nomor {}", i), k_t0 + i, policy);
+      REQUIRE(result.report_id);
+      CHECK(result.ref == make_ref("JKT", static_cast<std::uint64_t>(*result.report_id)));
+      CHECK(result.ref.starts_with("JKT"));
+      refs.push_back(result.ref);
+    }
+    CHECK(refs[0] != refs[1]);
+    CHECK(refs[1] != refs[2]);
+    CHECK(refs[0] != refs[2]);
+  }
+
+  TEST_CASE("RAHASIA, ANONIM and the policy defaults set the flags") {
+    TestDb t;
+    auto policy = test_policy();
+    const auto plain = send(t.db, "LAPORYAI sampah menumpuk di pasar", k_t0, policy);
+    const auto secret = send(t.db, "LAPORYAI RAHASIA pungutan liar di kelurahan", k_t0 + 1, policy);
+    const auto anon = send(t.db, "laporyai anonim pungutan liar di sekolah", k_t0 + 2, policy);
+    policy.default_anonim = true;
+    const auto by_default = send(t.db, "LAPORYAI trotoar rusak parah", k_t0 + 3, policy);
+    const auto flags = [&](const IntakeResult& r) {
+      return query_text(t.db, fmt::format("SELECT rahasia || anonim FROM reports WHERE id = {}",
+                                          r.report_id.value()));
+    };
+    CHECK(flags(plain) == "00");
+    CHECK(flags(secret) == "10");
+    CHECK(flags(anon) == "01");
+    CHECK(flags(by_default) == "01");
+    CHECK(query_text(t.db, fmt::format("SELECT text FROM reports WHERE id = {}",
+                                       secret.report_id.value())) == "pungutan liar di kelurahan");
+  }
+
+  TEST_CASE("a sender over the limit is held without a job and told once a window") {
+    TestDb t;
+    auto policy = test_policy();
+    policy.max_reports_per_sender = 2;
+    std::vector<IntakeResult> results;
+    for (int i = 0; i < 4; ++i) {
+      results.push_back(
+          send(t.db, fmt::format("LAPORYAI banjir di gang {} lagi", i), k_t0 + i * 1000, policy));
+    }
+    for (int i = 0; i < 4; ++i) {
+      CAPTURE(i);
+      REQUIRE(results[i].report_id);
+      const auto id = *results[i].report_id;
+      const bool held = i >= 2;
+      CHECK(query_text(t.db, fmt::format("SELECT state FROM reports WHERE id = {}", id)) ==
+            (held ? "held" : "received"));
+      CHECK(results[i].job_queued == !held);
+      CHECK(count_rows(t.db, "upstream_jobs", fmt::format("report_id = {}", id)) == (held ? 0 : 1));
+    }
+    CHECK(results[2].replies_queued == 1);
+    CHECK(results[3].replies_queued == 0);
+    CHECK(reply_kinds(t.db) == std::vector<std::string>{"received", "received", "rate_limited"});
+    const auto limited = replies(t.db, "kind = 'rate_limited'");
+    REQUIRE(limited.size() == 1);
+    CHECK(limited[0].text == "Terlalu banyak laporan.");
+    CHECK(limited[0].report_id == results[2].report_id);
+
+    // A window later the sender is welcome again, and a new flood is told again.
+    const std::int64_t later = k_t0 + k_hour_ms + 10'000;
+    for (int i = 0; i < 3; ++i) {
+      const auto result =
+          send(t.db, fmt::format("LAPORYAI jembatan retak bagian {}", i), later + i, policy);
+      CHECK(result.job_queued == (i < 2));
+    }
+    CHECK(count_rows(t.db, "outbound", "kind = 'rate_limited'") == 2);
+    CHECK(count_rows(t.db, "reports", "state = 'held'") == 3);
+    // Another sender is not affected by this one's flood.
+    const auto other =
+        send(t.db, "LAPORYAI pohon tumbang di jalan", later + 5, policy, "628111111111");
+    CHECK(other.job_queued);
+  }
+
+  TEST_CASE("an unknown message gets help at most once a window") {
+    TestDb t;
+    const auto first = send(t.db, "halo pak", k_t0);
+    const auto second = send(t.db, "halo pak?", k_t0 + 60'000);
+    CHECK(first.replies_queued == 1);
+    CHECK(second.replies_queued == 0);
+    CHECK_FALSE(first.report_id);
+    CHECK(count_rows(t.db, "inbound", "command = 'unknown'") == 2);
+    CHECK(count_rows(t.db, "reports") == 0);
+    const auto helps = replies(t.db);
+    REQUIRE(helps.size() == 1);
+    CHECK(helps[0].kind == "help");
+    CHECK(helps[0].text == "Format: LAPORYAI isi laporan.");
+    CHECK_FALSE(helps[0].report_id);
+
+    // Another sender gets its own help; the first sender again after a window.
+    CHECK(send(t.db, "halo", k_t0 + 1, test_policy(), "628222222222").replies_queued == 1);
+    CHECK(send(t.db, "halo lagi", k_t0 + k_hour_ms + 1).replies_queued == 1);
+    CHECK(count_rows(t.db, "outbound", "kind = 'help'") == 3);
+  }
+
+  TEST_CASE("INFO always gets help") {
+    TestDb t;
+    CHECK(send(t.db, "halo", k_t0).replies_queued == 1); // help for an unknown
+    CHECK(send(t.db, "INFO", k_t0 + 1).replies_queued == 1);
+    CHECK(send(t.db, "info", k_t0 + 2).replies_queued == 1);
+    CHECK(send(t.db, "BANTUAN", k_t0 + 3).replies_queued == 1);
+    CHECK(count_rows(t.db, "outbound", "kind = 'help'") == 4);
+    CHECK(count_rows(t.db, "inbound", "command = 'help'") == 3);
+    CHECK(count_rows(t.db, "reports") == 0);
+    CHECK(count_rows(t.db, "upstream_jobs") == 0);
+  }
+
+  TEST_CASE("a report without enough text gets empty_report") {
+    TestDb t;
+    for (const char* text : {"LAPORYAI", "LAPORYAI pendek", "LAPORYAI RAHASIA"}) {
+      CAPTURE(text);
+      const auto result = send(t.db, text, k_t0);
+      CHECK(result.replies_queued == 1);
+      CHECK_FALSE(result.report_id);
+      CHECK_FALSE(result.job_queued);
+    }
+    CHECK(count_rows(t.db, "inbound", "command = 'empty_report'") == 3);
+    CHECK(count_rows(t.db, "reports") == 0);
+    const auto rows = replies(t.db);
+    REQUIRE(rows.size() == 3);
+    for (const auto& row : rows) {
+      CHECK(row.kind == "empty_report");
+      CHECK(row.text == "Isi laporan belum ada.");
+    }
+  }
+
+  TEST_CASE("CEK by ref or tracking id answers from what the gateway knows") {
+    TestDb t;
+    const auto filed = send(t.db, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+    REQUIRE(filed.report_id);
+    const auto id = *filed.report_id;
+    std::string lower = filed.ref;
+    for (auto& c : lower) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+
+    // Not forwarded yet: no tracking id, the state described in words.
+    const auto by_ref = send(t.db, "CEK " + lower, k_t0 + 1000);
+    CHECK(by_ref.replies_queued == 1);
+    auto answers = replies(t.db, "kind = 'status_reply'");
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].text == "Laporan " + filed.ref + " (#-): " + describe_state("received") +
+                                 ", diperbarui " + local_minute(k_t0) + ".");
+    CHECK(answers[0].report_id == id);
+    CHECK(describe_state("received") == "Diterima");
+
+    const std::int64_t updated = k_t0 + 2 * k_hour_ms;
+    t.db.exec(fmt::format("UPDATE reports SET state = 'forwarded', tracking_id = '1916449', "
+                          "status = 'Diproses', status_updated_at = {} WHERE id = {}",
+                          updated, id));
+    const std::string expected =
+        "Laporan " + filed.ref + " (#1916449): Diproses, diperbarui " + local_minute(updated) + ".";
+    for (const char* text : {"CEK 1916449", "CEK #1916449", "STATUS 1916449"}) {
+      CAPTURE(text);
+      CHECK(send(t.db, text, updated + 1000).replies_queued == 1);
+      const auto last = replies(t.db).back();
+      CHECK(last.kind == "status_reply");
+      CHECK(last.text == expected);
+      CHECK(last.report_id == id);
+    }
+    // By ref again, in upper case, now with the upstream status.
+    send(t.db, "cek " + filed.ref, updated + 2000);
+    CHECK(replies(t.db).back().text == expected);
+    CHECK(count_rows(t.db, "inbound", "command = 'status'") == 5);
+  }
+
+  TEST_CASE("CEK of a ref or tracking id nobody knows gets unknown_ref") {
+    TestDb t;
+    send(t.db, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+    const std::string unknown_ref = make_ref("MTR", 999);
+    for (const std::string& argument : {unknown_ref, std::string("77777"), std::string("#77777")}) {
+      CAPTURE(argument);
+      const auto result = send(t.db, "CEK " + argument, k_t0 + 1000);
+      CHECK(result.replies_queued == 1);
+      const auto last = replies(t.db).back();
+      CHECK(last.kind == "unknown_ref");
+      CHECK(last.text == "Nomor " + argument + " tidak ditemukan.");
+      CHECK_FALSE(last.report_id);
+    }
+    CHECK(count_rows(t.db, "outbound", "kind = 'status_reply'") == 0);
+  }
+
+  TEST_CASE("a short or alphanumeric sender is stored but never answered") {
+    TestDb t;
+    const auto from_short = [&](std::string_view sender, std::string_view text, std::int64_t at,
+                                const IntakePolicy& policy) {
+      auto sms = make_sms(sender, text, at);
+      sms.short_or_alphanumeric_sender = true;
+      return record_inbound(t.db, sms, policy);
+    };
+    const auto policy = test_policy();
+    const auto report =
+        from_short("TELKOMSEL", "LAPORYAI promo paket internet murah", k_t0, policy);
+    REQUIRE(report.report_id);
+    CHECK(report.job_queued);
+    CHECK(report.replies_queued == 0);
+    CHECK(query_text(t.db, fmt::format("SELECT state FROM reports WHERE id = {}",
+                                       *report.report_id)) == "received");
+    CHECK(from_short("12345", "INFO", k_t0 + 1, policy).replies_queued == 0);
+    CHECK(from_short("12345", "halo", k_t0 + 2, policy).replies_queued == 0);
+    CHECK(from_short("12345", "LAPORYAI", k_t0 + 3, policy).replies_queued == 0);
+    CHECK(from_short("12345", "CEK " + report.ref, k_t0 + 4, policy).replies_queued == 0);
+    CHECK(count_rows(t.db, "inbound") == 5);
+    CHECK(count_rows(t.db, "outbound") == 0);
+
+    auto answering = test_policy();
+    answering.reply_to_short_numbers = true;
+    CHECK(from_short("12345", "INFO", k_t0 + 5, answering).replies_queued == 1);
+    CHECK(reply_kinds(t.db) == std::vector<std::string>{"help"});
+  }
+
+  TEST_CASE("a binary message is stored and nothing else") {
+    TestDb t;
+    auto sms = make_sms(k_citizen, "LAPORYAI ini terlihat seperti laporan", k_t0);
+    sms.binary = true;
+    sms.data_coding = 0x04;
+    sms.raw = {0x00, 0x01, 0x02, 0xff, 0x00};
+    const auto result = record_inbound(t.db, sms, test_policy());
+    CHECK(result.inbound_id > 0);
+    CHECK_FALSE(result.report_id);
+    CHECK(result.replies_queued == 0);
+    CHECK_FALSE(result.job_queued);
+    CHECK(query_text(t.db, fmt::format("SELECT command FROM inbound WHERE id = {}",
+                                       result.inbound_id)) == "binary");
+    CHECK(t.db.query_int(fmt::format("SELECT length(raw) FROM inbound WHERE id = {}",
+                                     result.inbound_id)) == 5);
+    CHECK(count_rows(t.db, "reports") == 0);
+    CHECK(count_rows(t.db, "outbound") == 0);
+    CHECK(count_rows(t.db, "upstream_jobs") == 0);
+  }
+
+  TEST_CASE("a redelivered SMS is recognised and not stored twice") {
+    TestDb t;
+    const auto sms = make_sms(k_citizen, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+    const auto first = record_inbound(t.db, sms, test_policy());
+    REQUIRE(first.report_id);
+    auto again = sms;
+    again.received_at = k_t0 + 30'000;
+    const auto second = record_inbound(t.db, again, test_policy());
+    CHECK(second.redelivery);
+    CHECK_FALSE(second.report_id);
+    CHECK(second.replies_queued == 0);
+    CHECK(count_rows(t.db, "inbound") == 1);
+    CHECK(count_rows(t.db, "reports") == 1);
+    CHECK(count_rows(t.db, "outbound") == 1);
+    CHECK(count_rows(t.db, "upstream_jobs") == 1);
+  }
+
+  TEST_CASE("queue_reply stores a queued reply") {
+    TestDb t;
+    const auto id = queue_reply(t.db, std::nullopt, "help", "xl", k_citizen, "teks", k_t0);
+    const auto rows = replies(t.db);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].id == id);
+    CHECK(rows[0].state == "queued");
+    CHECK(rows[0].link == "xl");
+    CHECK(rows[0].text == "teks");
+    CHECK_FALSE(rows[0].report_id);
+    CHECK(queue_reply(t.db, std::nullopt, "help", "xl", k_citizen, "teks", k_t0) > id);
+  }
+}

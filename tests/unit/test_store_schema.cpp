@@ -1,0 +1,138 @@
+#include <laporsms/store/schema.hpp>
+#include <laporsms/store/store.hpp>
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <string>
+
+#include "store_test_util.hpp"
+
+using namespace laporsms::store;
+using store_test::TempDir;
+
+namespace {
+
+// Every table, index and its SQL, in a stable order: the whole schema as text.
+std::string schema_text(Connection& db) {
+  auto stmt = db.prepare_uncached(
+      "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name");
+  std::string text;
+  while (stmt->step()) {
+    text += stmt->column_text(0);
+    text += '\n';
+  }
+  return text;
+}
+
+} // namespace
+
+TEST_SUITE("store::schema") {
+
+  TEST_CASE("a new file is migrated to the current version") {
+    TempDir dir;
+    Connection db(dir.file("new.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF"); // no fsyncs: fast tests
+    REQUIRE(db.query_int("PRAGMA user_version") == 0);
+    migrate(db);
+    CHECK(current_schema_version() >= 1);
+    CHECK(db.query_int("PRAGMA user_version") == current_schema_version());
+    for (const char* table : {"reports", "inbound", "outbound", "outbound_parts", "upstream_jobs",
+                              "upstream_attempts", "status_history"}) {
+      CAPTURE(table);
+      CHECK(db.query_int(std::string("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                     "AND name = '") +
+                         table + "'") == 1);
+    }
+    // Not left inside a transaction.
+    CHECK(sqlite3_get_autocommit(db.handle()) != 0);
+  }
+
+  TEST_CASE("a second migrate changes nothing") {
+    TempDir dir;
+    const auto path = dir.file("twice.db");
+    std::string before;
+    {
+      Connection db(path, OpenMode::read_write_create);
+      db.exec("PRAGMA synchronous = OFF"); // no fsyncs: fast tests
+      migrate(db);
+      db.exec("INSERT INTO reports (ref, msisdn, link, text, rahasia, anonim, state, "
+              "received_at, updated_at) VALUES ('MTR2222', '628123', 'l', 'x', 1, 1, "
+              "'received', 1, 1)");
+      before = schema_text(db);
+      migrate(db);
+      CHECK(schema_text(db) == before);
+    }
+    // Also across a reopen, as at the next start.
+    Connection db(path, OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF"); // no fsyncs: fast tests
+    migrate(db);
+    CHECK(db.query_int("PRAGMA user_version") == current_schema_version());
+    CHECK(schema_text(db) == before);
+    CHECK(db.query_int("SELECT count(*) FROM reports WHERE ref = 'MTR2222'") == 1);
+  }
+
+  TEST_CASE("a schema newer than this build is refused with a clear message") {
+    TempDir dir;
+    const auto path = dir.file("newer.db");
+    const int newer = current_schema_version() + 1;
+    {
+      Connection db(path, OpenMode::read_write_create);
+      db.exec("PRAGMA synchronous = OFF"); // no fsyncs: fast tests
+      db.exec("PRAGMA user_version = " + std::to_string(newer));
+    }
+    {
+      Connection db(path, OpenMode::read_write_create);
+      db.exec("PRAGMA synchronous = OFF"); // no fsyncs: fast tests
+      try {
+        migrate(db);
+        FAIL("a newer schema was accepted");
+      } catch (const SchemaError& e) {
+        const std::string what = e.what();
+        CAPTURE(what);
+        CHECK(what.find("newer") != std::string::npos);
+        CHECK(what.find(std::to_string(newer)) != std::string::npos);
+        CHECK(what.find(std::to_string(current_schema_version())) != std::string::npos);
+      }
+      // Nothing was touched.
+      CHECK(db.query_int("PRAGMA user_version") == newer);
+      CHECK(db.query_int("SELECT count(*) FROM sqlite_master") == 0);
+    }
+    // The Store refuses to start on it as well.
+    CHECK_THROWS_AS(Store(StoreOptions{.path = path, .synchronous = Synchronous::normal}),
+                    SchemaError);
+  }
+
+  TEST_CASE("a failed migration leaves the file as it was") {
+    TempDir dir;
+    Connection db(dir.file("clash.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF"); // no fsyncs: fast tests
+    // A table in the way makes the first migration fail half-way.
+    db.exec("CREATE TABLE status_history (x INTEGER)");
+    CHECK_THROWS_AS(migrate(db), SqliteError);
+    CHECK(db.query_int("PRAGMA user_version") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'reports'") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_master") == 1);
+    CHECK(sqlite3_get_autocommit(db.handle()) != 0);
+  }
+
+  TEST_CASE("a full disk during migration is transient and leaves the file unmigrated") {
+    TempDir dir;
+    Connection db(dir.file("full.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF; PRAGMA max_page_count = 2");
+    try {
+      migrate(db);
+      FAIL("the schema fitted into two pages");
+    } catch (const SqliteError& e) {
+      CHECK((e.code() & 0xff) == SQLITE_FULL);
+      CHECK(e.is_transient());
+    }
+    CHECK(db.query_int("PRAGMA user_version") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_master") == 0);
+    CHECK(sqlite3_get_autocommit(db.handle()) != 0);
+    // Once there is room, the same file migrates.
+    db.exec("PRAGMA max_page_count = 1000000");
+    migrate(db);
+    CHECK(db.query_int("PRAGMA user_version") == current_schema_version());
+  }
+}

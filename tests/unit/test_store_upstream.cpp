@@ -1,0 +1,252 @@
+#include <laporsms/sms/ref.hpp>
+#include <laporsms/store/upstream.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store_test_util.hpp"
+
+using namespace laporsms::store;
+using namespace store_test;
+
+namespace {
+
+std::string report_state(Connection& db, std::int64_t id) {
+  return query_text(db, fmt::format("SELECT state FROM reports WHERE id = {}", id)).value_or("");
+}
+
+std::string job_state(Connection& db, std::int64_t id) {
+  return query_text(db, fmt::format("SELECT state FROM upstream_jobs WHERE report_id = {}", id))
+      .value_or("");
+}
+
+std::int64_t job_int(Connection& db, std::int64_t id, std::string_view column) {
+  return db.query_int(fmt::format("SELECT {} FROM upstream_jobs WHERE report_id = {}", column, id));
+}
+
+UpstreamJob claim_one(Connection& db, std::int64_t now) {
+  const auto jobs = claim_due_jobs(db, now, 1);
+  REQUIRE(jobs.size() == 1);
+  return jobs[0];
+}
+
+UpstreamOutcome outcome(UpstreamOutcomeKind kind, std::int64_t finished_at) {
+  UpstreamOutcome o;
+  o.kind = kind;
+  o.started_at = finished_at - 800;
+  o.finished_at = finished_at;
+  return o;
+}
+
+} // namespace
+
+TEST_SUITE("store::upstream") {
+
+  TEST_CASE("claim_due_jobs takes due jobs, earliest first, up to the limit") {
+    TestDb t;
+    const auto a = file_report(t.db, "628100000001", "laporan pertama di sini", k_t0);
+    const auto b = file_report(t.db, "628100000002", "laporan kedua di sini", k_t0 + 10);
+    const auto c = file_report(t.db, "628100000003", "laporan ketiga di sini", k_t0 + 10);
+    const auto d = file_report(t.db, "628100000004", "laporan keempat di sini", k_t0 + 20);
+    // a is deferred behind the others; d is not due yet.
+    t.db.exec(fmt::format("UPDATE upstream_jobs SET next_attempt_at = {} WHERE report_id = {}",
+                          k_t0 + 15, a));
+    t.db.exec(fmt::format("UPDATE upstream_jobs SET next_attempt_at = {} WHERE report_id = {}",
+                          k_t0 + 1000, d));
+
+    const auto first = claim_due_jobs(t.db, k_t0 + 100, 2);
+    REQUIRE(first.size() == 2);
+    CHECK(first[0].report_id == b); // same due time as c: the older report first
+    CHECK(first[1].report_id == c);
+    const auto second = claim_due_jobs(t.db, k_t0 + 100, 10);
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].report_id == a);
+    CHECK(claim_due_jobs(t.db, k_t0 + 100, 10).empty());
+    CHECK(claim_due_jobs(t.db, k_t0 + 1000, 0).empty());
+    const auto last = claim_due_jobs(t.db, k_t0 + 1000, 10);
+    REQUIRE(last.size() == 1);
+    CHECK(last[0].report_id == d);
+  }
+
+  TEST_CASE("a claimed job carries the report and counts the attempt") {
+    TestDb t;
+    auto sms =
+        make_sms("628123456789", "LAPORYAI RAHASIA pungutan liar di kantor desa", k_t0, "indosat");
+    const auto filed = record_inbound(t.db, sms, test_policy());
+    REQUIRE(filed.report_id);
+    const auto id = *filed.report_id;
+
+    const auto job = claim_one(t.db, k_t0 + 5);
+    CHECK(job.report_id == id);
+    CHECK(job.ref == filed.ref);
+    CHECK(job.ref == laporsms::sms::make_ref("MTR", static_cast<std::uint64_t>(id)));
+    CHECK(job.msisdn == "628123456789");
+    CHECK(job.link == "indosat");
+    CHECK(job.text == "pungutan liar di kantor desa");
+    CHECK(job.rahasia);
+    CHECK_FALSE(job.anonim);
+    CHECK(job.received_at == k_t0);
+    CHECK(job.created_at == k_t0);
+    CHECK(job.attempts == 1);
+    CHECK(job_state(t.db, id) == "inflight");
+    CHECK(job_int(t.db, id, "attempts") == 1);
+    CHECK(report_state(t.db, id) == "forwarding");
+
+    auto retry = outcome(UpstreamOutcomeKind::temporary, k_t0 + 10);
+    retry.next_attempt_at = k_t0 + 5000;
+    record_upstream_outcome(t.db, job, retry, test_templates());
+    CHECK(claim_due_jobs(t.db, k_t0 + 4999, 10).empty());
+    const auto again = claim_one(t.db, k_t0 + 5000);
+    CHECK(again.attempts == 2);
+    CHECK(job_int(t.db, id, "attempts") == 2);
+  }
+
+  TEST_CASE("next_due_at is the earliest pending job") {
+    TestDb t;
+    CHECK_FALSE(next_due_at(t.db));
+    const auto a = file_report(t.db, "628100000001", "laporan pertama di sini", k_t0 + 50);
+    const auto b = file_report(t.db, "628100000002", "laporan kedua di sini", k_t0 + 70);
+    CHECK(next_due_at(t.db) == k_t0 + 50);
+    claim_one(t.db, k_t0 + 60); // a is inflight now: not pending
+    CHECK(next_due_at(t.db) == k_t0 + 70);
+    t.db.exec(fmt::format("UPDATE upstream_jobs SET next_attempt_at = {} WHERE report_id = {}",
+                          k_t0 + 30, b));
+    CHECK(next_due_at(t.db) == k_t0 + 30);
+    claim_one(t.db, k_t0 + 80);
+    CHECK_FALSE(next_due_at(t.db));
+    CHECK(job_state(t.db, a) == "inflight");
+  }
+
+  TEST_CASE("delivered: tracking id stored, forwarded reply queued, job done") {
+    TestDb t;
+    const auto id = file_report(t.db, "628123456789", "jalan berlubang di Jl. Ahmad Yani", k_t0);
+    const auto job = claim_one(t.db, k_t0 + 1);
+    auto done = outcome(UpstreamOutcomeKind::delivered, k_t0 + 900);
+    done.tracking_id = "1916449";
+    done.transaction_id = "TX-77";
+    record_upstream_outcome(t.db, job, done, test_templates());
+
+    CHECK(report_state(t.db, id) == "forwarded");
+    const auto where = fmt::format("id = {}", id);
+    CHECK(query_text(t.db, "SELECT tracking_id FROM reports WHERE " + where) == "1916449");
+    CHECK(query_text(t.db, "SELECT transaction_id FROM reports WHERE " + where) == "TX-77");
+    CHECK(t.db.query_int("SELECT updated_at FROM reports WHERE " + where) == k_t0 + 900);
+    CHECK(job_state(t.db, id) == "done");
+    CHECK_FALSE(query_text(t.db, fmt::format("SELECT last_error FROM upstream_jobs "
+                                             "WHERE report_id = {}",
+                                             id)));
+
+    const auto forwarded = replies(t.db, "kind = 'forwarded'");
+    REQUIRE(forwarded.size() == 1);
+    CHECK(forwarded[0].text == "Laporan " + job.ref + " masuk LAPOR! #1916449.");
+    CHECK(forwarded[0].report_id == id);
+    CHECK(forwarded[0].msisdn == "628123456789");
+    CHECK(forwarded[0].link == "telkomsel");
+    CHECK(forwarded[0].state == "queued");
+    CHECK(forwarded[0].created_at == k_t0 + 900);
+
+    auto attempt = t.db.prepare_uncached(
+        fmt::format("SELECT started_at, finished_at, outcome, error FROM upstream_attempts "
+                    "WHERE report_id = {}",
+                    id));
+    REQUIRE(attempt->step());
+    CHECK(attempt->column_int(0) == k_t0 + 100);
+    CHECK(attempt->column_int(1) == k_t0 + 900);
+    CHECK(attempt->column_text(2) == "delivered");
+    CHECK(attempt->column_is_null(3));
+    CHECK_FALSE(attempt->step());
+    CHECK_FALSE(next_due_at(t.db));
+  }
+
+  TEST_CASE("delivered without a transaction id stores NULL") {
+    TestDb t;
+    const auto id = file_report(t.db, "628123456789", "jalan berlubang di Jl. Ahmad Yani", k_t0);
+    auto done = outcome(UpstreamOutcomeKind::delivered, k_t0 + 900);
+    done.tracking_id = "42";
+    record_upstream_outcome(t.db, claim_one(t.db, k_t0 + 1), done, test_templates());
+    CHECK_FALSE(
+        query_text(t.db, fmt::format("SELECT transaction_id FROM reports WHERE id = {}", id)));
+  }
+
+  TEST_CASE("temporary and auth errors put the job back to pending at the next attempt") {
+    for (const auto kind : {UpstreamOutcomeKind::temporary, UpstreamOutcomeKind::auth_error}) {
+      const std::string word = kind == UpstreamOutcomeKind::temporary ? "temporary" : "auth_error";
+      CAPTURE(word);
+      TestDb t;
+      const auto id = file_report(t.db, "628123456789", "jalan berlubang di Jl. Ahmad Yani", k_t0);
+      const auto job = claim_one(t.db, k_t0 + 1);
+      auto retry = outcome(kind, k_t0 + 500);
+      retry.error = "HTTP 503";
+      retry.next_attempt_at = k_t0 + 60'000;
+      record_upstream_outcome(t.db, job, retry, test_templates());
+
+      CHECK(job_state(t.db, id) == "pending");
+      CHECK(job_int(t.db, id, "next_attempt_at") == k_t0 + 60'000);
+      CHECK(query_text(t.db, fmt::format("SELECT last_error FROM upstream_jobs WHERE "
+                                         "report_id = {}",
+                                         id)) == "HTTP 503");
+      CHECK(report_state(t.db, id) == "received");
+      CHECK(next_due_at(t.db) == k_t0 + 60'000);
+      CHECK(count_rows(t.db, "outbound", "kind != 'received'") == 0);
+      CHECK(query_text(t.db, fmt::format("SELECT outcome || ' ' || error FROM upstream_attempts "
+                                         "WHERE report_id = {}",
+                                         id)) == word + " HTTP 503");
+    }
+  }
+
+  TEST_CASE("rejected and gave_up fail the report and tell the citizen") {
+    for (const auto kind : {UpstreamOutcomeKind::rejected, UpstreamOutcomeKind::gave_up}) {
+      const std::string word = kind == UpstreamOutcomeKind::rejected ? "rejected" : "gave_up";
+      CAPTURE(word);
+      TestDb t;
+      const auto id = file_report(t.db, "628123456789", "jalan berlubang di Jl. Ahmad Yani", k_t0);
+      const auto job = claim_one(t.db, k_t0 + 1);
+      auto failure = outcome(kind, k_t0 + 500);
+      failure.error = "no trackingid in reply";
+      record_upstream_outcome(t.db, job, failure, test_templates());
+
+      CHECK(report_state(t.db, id) == "failed");
+      CHECK(job_state(t.db, id) == "failed");
+      CHECK(query_text(t.db, fmt::format("SELECT last_error FROM upstream_jobs WHERE "
+                                         "report_id = {}",
+                                         id)) == "no trackingid in reply");
+      CHECK_FALSE(next_due_at(t.db));
+      CHECK(claim_due_jobs(t.db, k_t0 + 100 * k_hour_ms, 10).empty());
+      const auto failed = replies(t.db, "kind = 'failed'");
+      REQUIRE(failed.size() == 1);
+      CHECK(failed[0].text == "Laporan " + job.ref + " gagal diteruskan.");
+      CHECK(failed[0].report_id == id);
+      CHECK(query_text(t.db, fmt::format("SELECT outcome FROM upstream_attempts WHERE "
+                                         "report_id = {}",
+                                         id)) == word);
+    }
+  }
+
+  TEST_CASE("every attempt leaves one row in upstream_attempts") {
+    TestDb t;
+    const auto id = file_report(t.db, "628123456789", "jalan berlubang di Jl. Ahmad Yani", k_t0);
+    std::int64_t now = k_t0;
+    for (int i = 0; i < 3; ++i) {
+      const auto job = claim_one(t.db, now);
+      CHECK(job.attempts == i + 1);
+      auto retry = outcome(UpstreamOutcomeKind::temporary, now + 100);
+      retry.error = fmt::format("timeout {}", i);
+      retry.next_attempt_at = now + 1000;
+      record_upstream_outcome(t.db, job, retry, test_templates());
+      now += 1000;
+    }
+    auto done = outcome(UpstreamOutcomeKind::delivered, now + 100);
+    done.tracking_id = "555";
+    record_upstream_outcome(t.db, claim_one(t.db, now), done, test_templates());
+
+    CHECK(count_rows(t.db, "upstream_attempts", fmt::format("report_id = {}", id)) == 4);
+    CHECK(count_rows(t.db, "upstream_attempts", "outcome = 'temporary'") == 3);
+    CHECK(query_text(t.db, "SELECT error FROM upstream_attempts ORDER BY id LIMIT 1 OFFSET 2") ==
+          "timeout 2");
+    CHECK(job_int(t.db, id, "attempts") == 4);
+    CHECK(job_state(t.db, id) == "done");
+  }
+}
