@@ -452,8 +452,8 @@ export class SmscSimulator extends EventEmitter {
 
   // The open sessions stop answering anything (bind, submit_sm, enquire_link,
   // unbind, unknown commands) and stop sending, but keep their sockets open, as
-  // a hung SMSC would. Sessions opened later behave normally. Resolves nothing;
-  // returns the indices silenced (all open sessions, or just `sessionIndex`).
+  // a hung SMSC would. Sessions opened later behave normally. Returns the
+  // indices silenced (all open sessions, or just `sessionIndex`).
   silence({ sessionIndex } = {}) {
     const silenced = [];
     for (const entry of this.#sessions.values()) {
@@ -643,8 +643,9 @@ export class SmscSimulator extends EventEmitter {
 
   // Sends a delivery receipt (deliver_sm, esm_class 0x04) for an accepted
   // submit record: `state` is the SMPP 3.4 Appendix B word (DELIVRD, UNDELIV,
-  // EXPIRED, …); `form` 'tlv' carries receipted_message_id + message_state
-  // and the text, 'text' only the text form `id:… stat:…`, 'both' = 'tlv'.
+  // EXPIRED, …); `form` 'tlv' carries only receipted_message_id +
+  // message_state (empty short_message), 'text' only the text form
+  // `id:… stat:…`, 'both' the TLVs and the text.
   // Goes on the session the submit came in on when it receives, else on any
   // bound receiver. Resolves the `receipts` record (status of the response).
   async sendReceipt(submit, { state = 'DELIVRD', form = 'both', timeoutMs = 10000 } = {}) {
@@ -654,6 +655,9 @@ export class SmscSimulator extends EventEmitter {
     const stateValue = k_message_states[state];
     if (stateValue === undefined) {
       throw new Error(`sendReceipt: unknown message state ${state}`);
+    }
+    if (!['tlv', 'text', 'both'].includes(form)) {
+      throw new Error(`sendReceipt: form must be 'tlv', 'text' or 'both', not ${form}`);
     }
     let entry = this.#sessions.get(submit.sessionIndex);
     if (!entry || !entry.bound || !entry.receives || entry.silent) {
@@ -675,7 +679,7 @@ export class SmscSimulator extends EventEmitter {
       destination_addr: submit.source,
       esm_class: 0x04,
       data_coding: 0,
-      short_message: Buffer.from(text, 'latin1'),
+      short_message: form === 'tlv' ? Buffer.alloc(0) : Buffer.from(text, 'latin1'),
     };
     if (form !== 'text') {
       fields.receipted_message_id = submit.messageId;
