@@ -703,6 +703,9 @@ void read_store(const Section& s, StoreConfig& store) {
   s.read_choice(
       "synchronous", store.synchronous,
       {{"full", StoreConfig::Synchronous::full}, {"normal", StoreConfig::Synchronous::normal}});
+  s.read_integer("max_size_mb", store.max_size_mb, 0, 1024 * 1024);
+  s.read_duration("retention", store.retention, std::chrono::milliseconds(0));
+  s.read_duration("blank_text_after", store.blank_text_after, std::chrono::milliseconds(0));
 }
 
 [[noreturn]] void fail_url(const Section& s, std::string_view key, std::string_view example) {
@@ -919,7 +922,7 @@ struct TableSpec {
 
 const std::vector<TableSpec>& table_specs() {
   static const std::vector<TableSpec> specs{
-      {"store", {"path", "synchronous"}},
+      {"store", {"path", "synchronous", "max_size_mb", "retention", "blank_text_after"}},
       {"upstream",
        {"adapter", "url", "token", "token_file", "ca_file", "timeout", "concurrency", "retry_min",
         "retry_max", "give_up_after", "status_url", "poll_interval", "rahasia", "anonim"}},

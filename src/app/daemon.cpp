@@ -3,10 +3,12 @@
 #include <laporsms/app/inbound.hpp>
 #include <laporsms/app/outbox.hpp>
 #include <laporsms/lapor/forwarder.hpp>
+#include <laporsms/lapor/status_poller.hpp>
 #include <laporsms/smpp/session.hpp>
 #include <laporsms/store/intake.hpp>
 #include <laporsms/store/operator.hpp>
 #include <laporsms/store/recovery.hpp>
+#include <laporsms/store/retention.hpp>
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
@@ -112,7 +114,8 @@ public:
         m_store(store::StoreOptions{config.store.path,
                                     config.store.synchronous == StoreConfig::Synchronous::full
                                         ? store::Synchronous::full
-                                        : store::Synchronous::normal}),
+                                        : store::Synchronous::normal,
+                                    config.store.max_size_mb}),
         m_http(m_io.get_executor(),
                lapor::HttpClientOptions{config.upstream.timeout, config.upstream.concurrency,
                                         config.upstream.ca_file}),
@@ -129,6 +132,13 @@ public:
                                 config.upstream.retry_max, config.upstream.give_up_after},
         [this]() -> const store::ReplyTemplates& { return m_replies; },
         [this](const std::string& link) { wake_outbox(link); });
+    if (m_adapter->supports_status()) {
+      m_poller = std::make_unique<lapor::StatusPoller>(
+          m_io.get_executor(), m_store, m_http, *m_adapter, config.upstream.poll_interval,
+          config.upstream.concurrency,
+          [this]() -> const store::ReplyTemplates& { return m_replies; },
+          [this](const std::string& link) { wake_outbox(link); });
+    }
     m_inbound = std::make_unique<InboundHandler>(
         m_store, [this] { return m_policy; },
         [this](const std::string& link, bool report_filed) {
@@ -185,7 +195,11 @@ public:
       asio::co_spawn(ex, link->outbox->run(), asio::detached);
     }
     asio::co_spawn(ex, m_forwarder->run(), asio::detached);
+    if (m_poller) {
+      asio::co_spawn(ex, m_poller->run(), asio::detached);
+    }
     asio::co_spawn(ex, sweep_incomplete_messages(), asio::detached);
+    asio::co_spawn(ex, prune_old_rows(), asio::detached);
     asio::co_spawn(ex, m_control->run(), asio::detached);
     m_signals.async_wait([this](boost::system::error_code ec, int signo) {
       if (!ec) {
@@ -319,6 +333,43 @@ private:
     }
   }
 
+  // Retention: a few small transactions a minute, never one long one.
+  awaitable<void> prune_old_rows() {
+    const store::RetentionPolicy policy{m_config.store.retention.count(),
+                                        m_config.store.blank_text_after.count(), 500};
+    asio::steady_timer timer(m_io);
+    while (!m_stopping) {
+      timer.expires_after(60s);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      store::RetentionResult total;
+      for (int round = 0; round < 20 && !m_stopping; ++round) {
+        auto prune = [policy](store::Connection& db) {
+          return store::prune_once(db, util::now_ms(), policy);
+        };
+        store::RetentionResult batch;
+        try {
+          batch = co_await m_store.execute(std::move(prune));
+        } catch (const std::exception& e) {
+          log::warn("retention: {}", e.what());
+          break;
+        }
+        total.replies_pruned += batch.replies_pruned;
+        total.reports_pruned += batch.reports_pruned;
+        total.reports_blanked += batch.reports_blanked;
+        total.scraps_pruned += batch.scraps_pruned;
+        if (batch.total() < policy.batch) {
+          break;
+        }
+      }
+      if (total.total() > 0) {
+        log::info("retention: pruned {} reply/SMS rows and {} closed reports, blanked {} texts",
+                  total.replies_pruned + total.scraps_pruned, total.reports_pruned,
+                  total.reports_blanked);
+      }
+    }
+  }
+
   awaitable<void> shutdown() {
     m_stopping = true;
     sd_notify(0, "STOPPING=1");
@@ -326,6 +377,9 @@ private:
     m_control->stop();
     for (auto& link : m_links) {
       link->outbox->stop();
+    }
+    if (m_poller) {
+      m_poller->stop();
     }
     co_await m_forwarder->stop(grace);
     for (auto& link : m_links) {
@@ -443,6 +497,7 @@ private:
   lapor::HttpClient m_http;
   std::unique_ptr<lapor::Adapter> m_adapter;
   std::unique_ptr<lapor::Forwarder> m_forwarder;
+  std::unique_ptr<lapor::StatusPoller> m_poller; // only when the adapter reads status back
   std::unique_ptr<InboundHandler> m_inbound;
   std::vector<std::unique_ptr<Link>> m_links;
   std::unique_ptr<ControlServer> m_control;

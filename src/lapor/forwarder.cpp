@@ -71,14 +71,26 @@ Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpCl
 ForwarderSnapshot Forwarder::snapshot() const {
   auto snap = m_counters;
   snap.in_flight = m_in_flight;
+  if (m_circuit_open && snap.state != UpstreamState::auth_error) {
+    snap.state = UpstreamState::circuit_open;
+  }
   return snap;
 }
 
 awaitable<void> Forwarder::run() {
   while (!m_stopping) {
     std::chrono::milliseconds sleep = 60s;
-    const unsigned free_slots =
+    unsigned free_slots =
         m_options.concurrency > m_in_flight ? m_options.concurrency - m_in_flight : 0;
+    if (m_circuit_open) {
+      // Open: nothing until the probe time; then one job at a time (half-open).
+      const auto now = std::chrono::steady_clock::now();
+      if (now < m_probe_at) {
+        co_await m_wakeup.wait(m_probe_at - now);
+        continue;
+      }
+      free_slots = m_in_flight == 0 ? 1 : 0;
+    }
     if (free_slots > 0) {
       const auto now = util::now_ms();
       try {
@@ -140,6 +152,28 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     // Not recorded: the job stays inflight in the database and goes back to
     // pending at the next start-up (recover_on_startup).
     log::error("upstream: cannot record the outcome for {}: {}", job.ref, e.what());
+  }
+  if (outcome.kind == store::UpstreamOutcomeKind::temporary ||
+      outcome.kind == store::UpstreamOutcomeKind::gave_up) {
+    ++m_consecutive_failures;
+    if (m_circuit_open || m_consecutive_failures >= m_options.circuit_threshold) {
+      // (Re)open: wait longer after each failed probe, as for any retry.
+      const auto wait =
+          util::backoff_delay(m_options.retry_min, m_options.retry_max, ++m_circuit_opens, m_rng);
+      if (!m_circuit_open) {
+        log::warn("upstream: {} failures in a row; circuit open, probing again in {} ms",
+                  m_consecutive_failures, wait.count());
+      }
+      m_circuit_open = true;
+      m_probe_at = std::chrono::steady_clock::now() + wait;
+    }
+  } else if (outcome.kind != store::UpstreamOutcomeKind::auth_error) {
+    if (m_circuit_open) {
+      log::info("upstream: the API answers again; circuit closed");
+    }
+    m_consecutive_failures = 0;
+    m_circuit_opens = 0;
+    m_circuit_open = false;
   }
   switch (outcome.kind) {
   case store::UpstreamOutcomeKind::delivered:

@@ -129,6 +129,8 @@ CREATE TABLE inbound_parts (
 );
 CREATE INDEX inbound_parts_open ON inbound_parts(joined_at, received_at);
 ALTER TABLE reports ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reports ADD COLUMN status_polled_at INTEGER;
+CREATE INDEX reports_poll ON reports(state, status_polled_at);
 -- A receipt can overtake the write of its part's message id: kept here
 -- until record_submitted stores that id.
 ALTER TABLE outbound ADD COLUMN claimed_at INTEGER;  -- taken by the outbox, maybe not sent

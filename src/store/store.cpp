@@ -2,7 +2,10 @@
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <fmt/format.h>
 #include <sqlite3.h>
+
+#include <algorithm>
 
 namespace laporsms::store {
 
@@ -14,6 +17,14 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
   m_db->exec(m_options.synchronous == Synchronous::full ? "PRAGMA synchronous = FULL"
                                                         : "PRAGMA synchronous = NORMAL");
   m_db->exec("PRAGMA foreign_keys = ON");
+  if (m_options.max_size_mb > 0) {
+    // Per connection, so set at every start; a full database answers
+    // SQLITE_FULL, which the intake turns into a temporary error.
+    const auto page_size = m_db->query_int("PRAGMA page_size");
+    const auto pages = static_cast<std::int64_t>(m_options.max_size_mb) * 1024 * 1024 /
+                       std::max<std::int64_t>(page_size, 512);
+    m_db->query_int(fmt::format("PRAGMA max_page_count = {}", pages));
+  }
   m_db->exec("PRAGMA wal_autocheckpoint = 4000");
   const auto quick =
       m_db->query_int("SELECT count(*) FROM pragma_quick_check WHERE quick_check != 'ok'");

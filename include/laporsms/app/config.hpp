@@ -54,6 +54,15 @@ struct StoreConfig {
 
   std::filesystem::path path = "/var/lib/laporsms/laporsms.db";
   Synchronous synchronous = Synchronous::full;
+  // The database may grow to this many MiB (0: no limit); past it, new SMS
+  // are answered with a temporary error until room is made.
+  unsigned max_size_mb = 0;
+  // Delivered replies and closed reports older than this are pruned, in
+  // small batches (0s: keep everything).
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 365)};
+  // The text of a closed report (and its SMS) is blanked this long after it
+  // closed, keeping the audit trail (0s: never).
+  std::chrono::milliseconds blank_text_after{0};
 
   bool operator==(const StoreConfig&) const = default;
 };

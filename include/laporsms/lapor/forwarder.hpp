@@ -27,6 +27,9 @@ struct ForwarderOptions {
   std::chrono::milliseconds retry_min{5000};
   std::chrono::milliseconds retry_max{3600 * 1000};
   std::chrono::milliseconds give_up_after{72LL * 3600 * 1000};
+  // Consecutive temporary failures that open the circuit: no more jobs are
+  // claimed until a probe (one job) succeeds.
+  unsigned circuit_threshold = 5;
 };
 
 struct ForwarderSnapshot {
@@ -78,6 +81,12 @@ private:
   bool m_stopping = false;
   unsigned m_in_flight = 0;
   ForwarderSnapshot m_counters;
+  // Circuit breaker: open after circuit_threshold temporary failures in a
+  // row; after a backoff one probe goes out (half-open); its success closes it.
+  unsigned m_consecutive_failures = 0;
+  unsigned m_circuit_opens = 0;
+  bool m_circuit_open = false;
+  std::chrono::steady_clock::time_point m_probe_at{};
 };
 
 } // namespace laporsms::lapor

@@ -25,6 +25,8 @@ enum class Synchronous { full, normal };
 struct StoreOptions {
   std::filesystem::path path;
   Synchronous synchronous = Synchronous::full;
+  // Upper bound on the database size in MiB (0: none), as PRAGMA max_page_count.
+  unsigned max_size_mb = 0;
   // Most tasks one transaction takes; bounds the latency a batch adds.
   std::size_t max_batch = 1024;
 };

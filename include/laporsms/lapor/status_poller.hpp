@@ -1,0 +1,51 @@
+// The StatusPoller: for adapters that can read a report's status back
+// (rest-json with status_url), asks about every open report once per
+// poll_interval, spread out and with bounded concurrency. A changed status
+// is stored and the citizen told (store::record_status).
+#pragma once
+
+#include <laporsms/lapor/adapter.hpp>
+#include <laporsms/lapor/http_client.hpp>
+#include <laporsms/store/records.hpp>
+#include <laporsms/store/status.hpp>
+#include <laporsms/store/store.hpp>
+#include <laporsms/util/net.hpp>
+#include <laporsms/util/wakeup.hpp>
+
+#include <chrono>
+#include <functional>
+
+namespace laporsms::lapor {
+
+class StatusPoller {
+public:
+  StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
+               const Adapter& adapter, std::chrono::milliseconds poll_interval,
+               unsigned concurrency, std::function<const store::ReplyTemplates&()> replies,
+               std::function<void(const std::string& link)> on_reply_queued);
+
+  awaitable<void> run();
+  void stop() {
+    m_stopping = true;
+    m_wakeup.notify();
+  }
+  std::uint64_t changes_seen() const { return m_changes; }
+
+private:
+  awaitable<void> poll(store::StatusQuery query);
+
+  asio::any_io_executor m_executor;
+  store::Store& m_store;
+  HttpClient& m_http;
+  const Adapter& m_adapter;
+  std::chrono::milliseconds m_interval;
+  unsigned m_concurrency;
+  std::function<const store::ReplyTemplates&()> m_replies;
+  std::function<void(const std::string&)> m_on_reply_queued;
+  util::Wakeup m_wakeup;
+  bool m_stopping = false;
+  unsigned m_in_flight = 0;
+  std::uint64_t m_changes = 0;
+};
+
+} // namespace laporsms::lapor
