@@ -360,7 +360,9 @@ log_level = "debug"
     CHECK(error_of(minimal_and("Port = 2775\n")) ==
           "test.toml:5: key 'smsc[0].Port': unknown setting (did you mean 'port'?)");
     CHECK(error_of(minimal_and("[store]\nwal = true\n")) ==
-          "test.toml:6: key 'store.wal': unknown setting; [store] takes: path, synchronous");
+          "test.toml:6: key 'store.wal': unknown setting; [store] takes: path, synchronous, "
+          "max_size_mb, retention, "
+          "blank_text_after");
     CHECK(error_of(minimal_and("[upstream]\ntoken_fil = \"x\"\n")) ==
           "test.toml:6: key 'upstream.token_fil': unknown setting (did you mean 'token_file'?)");
   }
@@ -388,7 +390,9 @@ log_level = "debug"
           "[smsc], [store], [upstream], [reports], [keywords], [limits], [replies], [control], "
           "[metrics], [daemon]");
     CHECK(error_of(minimal_and("[store.extra]\nx = 1\n")) ==
-          "test.toml:5: key 'store.extra': unknown setting; [store] takes: path, synchronous");
+          "test.toml:5: key 'store.extra': unknown setting; [store] takes: path, synchronous, "
+          "max_size_mb, retention, "
+          "blank_text_after");
   }
 
   TEST_CASE("tables of the wrong shape") {
