@@ -106,50 +106,51 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   }
   const auto now = util::now_ms();
   const auto link = m_session.config().name;
-  try {
-    if (message_ids.size() == parts.size()) {
-      co_await m_store.execute([&item, &message_ids, now](store::Connection& db) {
-        store::record_submitted(db, item.id, message_ids, now);
-        return true;
-      });
-      m_pause = m_pause / 2 < 10ms ? 0ms : m_pause / 2;
-    } else if (!message_ids.empty() || last.status == smpp::SubmitStatus::no_response) {
-      // Some or all of it may have reached the SMSC: never resend blindly.
-      const auto error = message_ids.empty()
-                             ? last.error
-                             : fmt::format("{} of {} parts sent; then: {}", message_ids.size(),
-                                           parts.size(), last.error);
-      log::warn("outbox {}: reply {} to {} left in doubt: {}", link, item.id,
-                sms::mask_msisdn(item.msisdn), error);
-      co_await m_store.execute([&item, &error, now](store::Connection& db) {
-        store::record_submit_unknown(db, item.id, error, now);
-        return true;
-      });
-    } else {
-      const bool permanent = last.status == smpp::SubmitStatus::rejected_permanent;
-      if (last.status == smpp::SubmitStatus::rejected_temporary) {
-        // Throttled or queue full: slow down, then recover as answers succeed.
-        // Double at most once per pause: a window of throttled answers to
-        // the same burst is one signal, not ten.
-        const auto since_last = std::chrono::steady_clock::now() - m_last_throttle;
-        if (since_last >= m_pause) {
-          m_pause = std::clamp<std::chrono::milliseconds>(m_pause * 2, 100ms, 10s);
-          m_last_throttle = std::chrono::steady_clock::now();
-        }
-        log::warn("outbox {}: SMSC asks us to slow down ({}); pausing {} ms", link, last.error,
-                  m_pause.count());
-      } else if (permanent) {
-        log::warn("outbox {}: reply {} to {} refused: {}", link, item.id,
-                  sms::mask_msisdn(item.msisdn), last.error);
+  store::Store::Task record;
+  if (message_ids.size() == parts.size()) {
+    record = [id, message_ids, now](store::Connection& db) {
+      store::record_submitted(db, id, message_ids, now);
+      return true;
+    };
+    m_pause = m_pause / 2 < 10ms ? 0ms : m_pause / 2;
+  } else if (!message_ids.empty() || last.status == smpp::SubmitStatus::no_response) {
+    // Some or all of it may have reached the SMSC: never resend blindly.
+    const auto error = message_ids.empty()
+                           ? last.error
+                           : fmt::format("{} of {} parts sent; then: {}", message_ids.size(),
+                                         parts.size(), last.error);
+    log::warn("outbox {}: reply {} to {} left in doubt: {}", link, id,
+              sms::mask_msisdn(item.msisdn), error);
+    record = [id, error, now](store::Connection& db) {
+      store::record_submit_unknown(db, id, error, now);
+      return true;
+    };
+  } else {
+    const bool permanent = last.status == smpp::SubmitStatus::rejected_permanent;
+    if (last.status == smpp::SubmitStatus::rejected_temporary) {
+      // Throttled or queue full: slow down, then recover as answers succeed.
+      // Double at most once per pause: a window of throttled answers to
+      // the same burst is one signal, not ten.
+      const auto since_last = std::chrono::steady_clock::now() - m_last_throttle;
+      if (since_last >= m_pause) {
+        m_pause = std::clamp<std::chrono::milliseconds>(m_pause * 2, 100ms, 10s);
+        m_last_throttle = std::chrono::steady_clock::now();
       }
-      co_await m_store.execute([&item, &last, permanent, now](store::Connection& db) {
-        store::record_submit_failed(db, item.id, last.error, permanent, now);
-        return true;
-      });
+      log::warn("outbox {}: SMSC asks us to slow down ({}); pausing {} ms", link, last.error,
+                m_pause.count());
+    } else if (permanent) {
+      log::warn("outbox {}: reply {} to {} refused: {}", link, id, sms::mask_msisdn(item.msisdn),
+                last.error);
     }
-  } catch (const std::exception& e) {
-    log::error("outbox {}: cannot record reply {}: {}", link, item.id, e.what());
+    record = [id, error = last.error, permanent, now](store::Connection& db) {
+      store::record_submit_failed(db, id, error, permanent, now);
+      return true;
+    };
   }
+  // What the SMSC said must reach the database: until it does, the reply
+  // stays claimed here (a full disk clears; a crash leaves it in doubt).
+  const auto what = fmt::format("outbox {}: reply {}", link, id);
+  co_await m_store.execute_until_stored(record, what, [this] { return !m_stopping; });
   --m_in_progress;
   m_wakeup.notify();
 }

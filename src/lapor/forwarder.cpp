@@ -5,6 +5,8 @@
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <limits>
+
 namespace laporsms::lapor {
 
 using namespace std::chrono_literals;
@@ -93,10 +95,18 @@ awaitable<void> Forwarder::run() {
     }
     if (free_slots > 0) {
       const auto now = util::now_ms();
+      // The half-open probe is the oldest report waiting, due or not.
+      const auto due_by = m_circuit_open ? std::numeric_limits<std::int64_t>::max() : now;
+      const bool reopen_backlog = m_release_backlog;
+      m_release_backlog = false;
       try {
-        auto jobs = co_await m_store.execute([now, free_slots](store::Connection& db) {
-          return store::claim_due_jobs(db, now, free_slots);
-        });
+        auto jobs = co_await m_store.execute(
+            [now, due_by, free_slots, reopen_backlog](store::Connection& db) {
+              if (reopen_backlog) {
+                store::make_pending_due(db, now);
+              }
+              return store::claim_due_jobs(db, due_by, free_slots);
+            });
         for (auto& job : jobs) {
           ++m_in_flight;
           asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
@@ -134,25 +144,28 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   submission.anonim = job.anonim;
 
   SubmitResult result;
+  bool maybe_filed = false; // the request left, but no answer came back
   try {
     auto request = m_adapter.build_submit(submission);
     const auto response = co_await m_http.send(std::move(request));
     result = m_adapter.classify_submit(response);
+    maybe_filed = !response && (response.error().kind == HttpErrorKind::timeout ||
+                                response.error().kind == HttpErrorKind::io);
   } catch (const std::exception& e) {
     result.outcome = Outcome::temporary;
     result.error = e.what();
   }
   const auto outcome = decide_outcome(result, job, m_options, started_at, util::now_ms(), m_rng);
-  try {
-    co_await m_store.execute([&job, &outcome, this](store::Connection& db) {
-      store::record_upstream_outcome(db, job, outcome, m_replies());
-      return true;
-    });
-  } catch (const std::exception& e) {
-    // Not recorded: the job stays inflight in the database and goes back to
-    // pending at the next start-up (recover_on_startup).
-    log::error("upstream: cannot record the outcome for {}: {}", job.ref, e.what());
-  }
+  // The API's answer must reach the database before anything acts on it;
+  // until it does the job stays inflight here. If the daemon stops first,
+  // recover_on_startup puts it back to pending (a repeat the idempotency key
+  // of rest-json makes harmless).
+  const store::Store::Task record = [&job, &outcome, this](store::Connection& db) {
+    store::record_upstream_outcome(db, job, outcome, m_replies());
+    return true;
+  };
+  const auto what = "upstream: " + job.ref;
+  co_await m_store.execute_until_stored(record, what, [this] { return !m_stopping; });
   if (outcome.kind == store::UpstreamOutcomeKind::temporary ||
       outcome.kind == store::UpstreamOutcomeKind::gave_up) {
     ++m_consecutive_failures;
@@ -170,6 +183,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   } else if (outcome.kind != store::UpstreamOutcomeKind::auth_error) {
     if (m_circuit_open) {
       log::info("upstream: the API answers again; circuit closed");
+      m_release_backlog = true; // the waiting reports go now, oldest first
     }
     m_consecutive_failures = 0;
     m_circuit_opens = 0;
@@ -186,6 +200,12 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     break;
   case store::UpstreamOutcomeKind::temporary:
     ++m_counters.temporary;
+    if (maybe_filed && !m_adapter.idempotent()) {
+      ++m_counters.possible_duplicates;
+      log::warn("upstream: {} may already be filed (no answer after sending); this API has no "
+                "idempotency key, so the retry may file it twice ({} such retries so far)",
+                job.ref, m_counters.possible_duplicates);
+    }
     m_counters.state = UpstreamState::retrying;
     m_counters.last_error = outcome.error;
     log::warn("upstream: {} not forwarded (attempt {}): {}; next try in {} ms", job.ref,

@@ -155,6 +155,7 @@ public:
   }
 
   bool supports_status() const override { return false; }
+  bool idempotent() const override { return false; }
 
   HttpRequest build_status(std::string_view /*tracking_id*/) const override {
     throw std::logic_error("lapor-xml has no status read-back");

@@ -167,6 +167,7 @@ public:
   }
 
   bool supports_status() const override { return m_status_url.has_value(); }
+  bool idempotent() const override { return true; }
 
   HttpRequest build_status(std::string_view tracking_id) const override {
     if (!m_status_url) {

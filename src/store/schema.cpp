@@ -134,6 +134,7 @@ CREATE INDEX reports_poll ON reports(state, status_polled_at);
 -- A receipt can overtake the write of its part's message id: kept here
 -- until record_submitted stores that id.
 ALTER TABLE outbound ADD COLUMN claimed_at INTEGER;  -- taken by the outbox, maybe not sent
+CREATE INDEX outbound_claim ON outbound(state, link, claimed_at, created_at);
 CREATE TABLE early_receipts (
   message_id TEXT PRIMARY KEY,
   state TEXT NOT NULL,

@@ -17,6 +17,9 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
   m_db->exec(m_options.synchronous == Synchronous::full ? "PRAGMA synchronous = FULL"
                                                         : "PRAGMA synchronous = NORMAL");
   m_db->exec("PRAGMA foreign_keys = ON");
+  // Statement journals (one per savepoint) stay in memory: on disk each
+  // task's savepoint cost a temporary file.
+  m_db->exec("PRAGMA temp_store = MEMORY");
   if (m_options.max_size_mb > 0) {
     // Per connection, so set at every start; a full database answers
     // SQLITE_FULL, which the intake turns into a temporary error.
@@ -25,7 +28,10 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
                        std::max<std::int64_t>(page_size, 512);
     m_db->query_int(fmt::format("PRAGMA max_page_count = {}", pages));
   }
-  m_db->exec("PRAGMA wal_autocheckpoint = 4000");
+  // Checkpoint every ~4 MiB of WAL and truncate it back to 64 MiB at most:
+  // the WAL must not be what fills a small disk.
+  m_db->exec("PRAGMA wal_autocheckpoint = 1000");
+  m_db->exec("PRAGMA journal_size_limit = 67108864");
   const auto quick =
       m_db->query_int("SELECT count(*) FROM pragma_quick_check WHERE quick_check != 'ok'");
   if (quick != 0) {
@@ -51,7 +57,7 @@ StoreStats Store::stats() const {
   return {m_transactions.load(), m_tasks.load(), m_failed_commits.load()};
 }
 
-void Store::enqueue(std::unique_ptr<Task> task) {
+void Store::enqueue(std::unique_ptr<Work> task) {
   {
     std::lock_guard lock(m_mutex);
     m_queue.push_back(std::move(task));
@@ -60,7 +66,7 @@ void Store::enqueue(std::unique_ptr<Task> task) {
 }
 
 void Store::writer_main() {
-  std::deque<std::unique_ptr<Task>> batch;
+  std::deque<std::unique_ptr<Work>> batch;
   for (;;) {
     {
       std::unique_lock lock(m_mutex);
@@ -81,7 +87,7 @@ void Store::writer_main() {
   }
 }
 
-void Store::run_batch(std::deque<std::unique_ptr<Task>>& batch) {
+void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   auto& db = *m_db;
   std::exception_ptr batch_error;
   try {
@@ -136,6 +142,38 @@ void Store::run_batch(std::deque<std::unique_ptr<Task>>& batch) {
   m_tasks.fetch_add(batch.size());
   for (auto& task : batch) {
     task->complete(batch_error ? batch_error : task->error);
+  }
+}
+
+awaitable<bool> Store::execute_until_stored(const Task& task, const std::string& what,
+                                            const std::function<bool()>& keep_trying) {
+  bool logged = false;
+  for (;;) {
+    std::string failure;
+    try {
+      Task copy = task;
+      co_await execute(std::move(copy));
+      if (logged) {
+        log::info("{}: recorded after all", what);
+      }
+      co_return true;
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!logged) {
+      log::error("{}: cannot record the outcome ({}); retrying every second", what, failure);
+      logged = true;
+    }
+    if (!keep_trying()) {
+      co_return false;
+    }
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    pause.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (!keep_trying()) {
+      co_return false;
+    }
   }
 }
 

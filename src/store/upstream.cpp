@@ -50,8 +50,8 @@ std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::s
   auto& select = db.prepare(
       "SELECT r.id, r.ref, r.msisdn, r.link, r.text, r.rahasia, r.anonim, r.received_at, "
       "j.created_at, j.attempts FROM upstream_jobs j JOIN reports r ON r.id = j.report_id "
-      "WHERE j.state = 'pending' AND j.next_attempt_at <= ? "
-      "ORDER BY j.next_attempt_at, j.report_id LIMIT ?");
+      "WHERE j.state = 'pending' AND j.next_attempt_at <= ?1 "
+      "ORDER BY j.report_id LIMIT ?2");
   select.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
   while (select.step()) {
     UpstreamJob job;
@@ -77,6 +77,14 @@ std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::s
     set_report_state(db, job.report_id, "forwarding", now);
   }
   return jobs;
+}
+
+int make_pending_due(Connection& db, std::int64_t now) {
+  auto& stmt = db.prepare("UPDATE upstream_jobs SET next_attempt_at = ? WHERE state = 'pending' "
+                          "AND next_attempt_at > ?");
+  stmt.bind(1, now).bind(2, now);
+  stmt.run();
+  return db.changes();
 }
 
 std::optional<std::int64_t> next_due_at(Connection& db) {

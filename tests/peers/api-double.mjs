@@ -1,16 +1,27 @@
-// LAPOR! API double: a real HTTP server on 127.0.0.1 that speaks both upstream
-// contracts of interfaces.md §4, checks what laporsmsd sends and records it.
+// LAPOR! API double: a real HTTP (or HTTPS) server on 127.0.0.1 that speaks
+// both upstream contracts of interfaces.md §4, checks what laporsmsd sends and
+// records it.
 //
 //   POST /api/stream/addstream   lapor-xml: token attribute, XML in, XML out
-//   POST /api/v1/reports         rest-json: Bearer token, Idempotency-Key, JSON
+//   POST /api/v1/reports         rest-json: Bearer token, Idempotency-Key, JSON;
+//                                a repeated key gets 409 with the first tracking id
 //   GET  /api/v1/status/{id}     rest-json status read-back (see setStatus)
 //
 // Every request lands in `requests` with the status it got; accepted reports
-// also land in `posts`, with the same fields for both adapters.
+// also land in `posts`, with the same fields for both adapters. Fault
+// switches: setMode (report POSTs: 503/429 windows, delays past the client's
+// timeout, resets mid-response, bodies without a tracking id, a wrong content
+// type, 401, 400) and setStatusMode (GET status). With `tls` it serves HTTPS
+// with a certificate from a CA made at start-up (caFile).
 
 import { createRequire } from 'node:module';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { XMLParser, XMLValidator } = require('fast-xml-parser');
@@ -114,13 +125,78 @@ function xmlEscape(text) {
   return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+const k_report_modes = Object.freeze([
+  'ok', 'unavailable', 'throttled', 'slow', 'late', 'reset', 'no-trackingid', 'wrong-content-type',
+  'unauthorized', 'bad-request',
+]);
+const k_status_modes = Object.freeze(['ok', 'unavailable', 'slow', 'unauthorized']);
+
+const k_ok_fault = Object.freeze({ mode: 'ok', delayMs: 0, until: null, left: null });
+
+function sleepMs(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function runOpenssl(args, cwd) {
+  return new Promise((resolve, reject) => {
+    execFile('openssl', args, { cwd, timeout: 30000 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`openssl ${args.join(' ')} failed: ${stderr.trim() || error.message}`));
+        return;
+      }
+      resolve(stdout);
+    });
+  });
+}
+
+// Makes, in `dir`, a test CA (ca.pem, ca.key) and a server certificate it
+// signed (server.pem, server.key) for `altNames` (subjectAltName entries such
+// as "DNS:localhost", "IP:127.0.0.1"). Resolves the paths. EC P-256 keys: fast
+// to make, and accepted at OpenSSL's default security level.
+export async function makeTestCertificates(dir, { altNames = ['DNS:localhost', 'IP:127.0.0.1'],
+  caName = 'laporsms test CA' } = {}) {
+  await mkdir(dir, { recursive: true });
+  const file = (name) => path.join(dir, name);
+  // Our own config file, so the system's openssl.cnf adds nothing unexpected.
+  await writeFile(file('openssl.cnf'), [
+    '[req]',
+    'distinguished_name = dn',
+    'prompt = no',
+    '[dn]',
+    'CN = unused',
+    '[ca_ext]',
+    'basicConstraints = critical,CA:TRUE',
+    'keyUsage = critical,keyCertSign,cRLSign',
+    'subjectKeyIdentifier = hash',
+    '[server_ext]',
+    'basicConstraints = critical,CA:FALSE',
+    'keyUsage = critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage = serverAuth',
+    `subjectAltName = ${altNames.join(',')}`,
+    'subjectKeyIdentifier = hash',
+    'authorityKeyIdentifier = keyid',
+    '',
+  ].join('\n'));
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await runOpenssl(['req', '-x509', '-config', 'openssl.cnf', '-extensions', 'ca_ext', ...key,
+    '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=${caName}`], dir);
+  await runOpenssl(['req', '-new', '-config', 'openssl.cnf', ...key, '-keyout', 'server.key',
+    '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
+  await runOpenssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '2', '-extfile', 'openssl.cnf',
+    '-extensions', 'server_ext', '-out', 'server.pem'], dir);
+  return { caFile: file('ca.pem'), certFile: file('server.pem'), keyFile: file('server.key') };
+}
+
 export class ApiDouble extends EventEmitter {
   #token;
   #adapter;
+  #tls;
+  #certificates = null;
   #server = null;
   #port = 0;
-  #mode = 'ok';
-  #delayMs = 0;
+  #fault = k_ok_fault;
+  #statusFault = k_ok_fault;
   #nextTrackingId = k_first_tracking_id;
   #byKey = new Map(); // Idempotency-Key → tracking id
   #statuses = new Map(); // tracking id → {status, note, updated_at}
@@ -129,25 +205,41 @@ export class ApiDouble extends EventEmitter {
   #log;
 
   // `adapter` chooses what `url` points at; both contracts are always served.
-  constructor({ token = 'test-token', adapter = 'lapor-xml', logger = null } = {}) {
+  // `tls`: null serves plain HTTP; {dir} serves HTTPS with a certificate made
+  // at start() in `dir` by a fresh test CA (see makeTestCertificates and
+  // caFile); {dir, altNames} names what the certificate is valid for, and
+  // {urlHost} the host the URLs use (default 127.0.0.1).
+  constructor({ token = 'test-token', adapter = 'lapor-xml', logger = null, tls = null } = {}) {
     super();
     if (adapter !== 'lapor-xml' && adapter !== 'rest-json') {
       throw new Error(`unknown adapter ${adapter}`);
     }
+    if (tls !== null && typeof tls?.dir !== 'string') {
+      throw new Error('tls needs {dir}: where the test certificates are made');
+    }
     this.#token = token;
     this.#adapter = adapter;
+    this.#tls = tls;
     this.#log = typeof logger === 'function' ? logger : (logger?.info ? (l) => logger.info(l) : () => {});
     this.posts = []; // accepted reports
-    this.requests = []; // every request: {time, method, path, status, reason}
+    // Every request: {time (answered or given up), arrivedAt, method, path, status (null: no
+    // complete answer), reason, mode (the fault that shaped the answer), key (Idempotency-Key),
+    // telpon (the reporter's number, when the body told it)}.
+    this.requests = [];
     this.statusRequests = []; // GET status: {time, trackingId, status}
+    this.tlsErrors = []; // HTTPS handshakes that failed: {time, code, message}
   }
 
   get port() {
     return this.#port;
   }
 
+  get scheme() {
+    return this.#tls ? 'https' : 'http';
+  }
+
   get baseUrl() {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.scheme}://${this.#tls?.urlHost ?? '127.0.0.1'}:${this.#port}`;
   }
 
   // The URL for [upstream] url of the configured adapter.
@@ -164,16 +256,39 @@ export class ApiDouble extends EventEmitter {
     return this.#token;
   }
 
+  // The PEM file of the CA that signed the HTTPS certificate (after start()), for [upstream] ca_file.
+  get caFile() {
+    return this.#certificates?.caFile ?? null;
+  }
+
+  // The fault report POSTs meet now (see setMode).
+  get mode() {
+    return this.#current(this.#fault).mode;
+  }
+
   async start() {
-    const server = http.createServer((req, res) => {
+    const handler = (req, res) => {
       this.#handle(req, res).catch((error) => {
         this.#log(`api-double handler error: ${error.stack}`);
-        if (!res.headersSent) {
+        if (!res.headersSent && !res.destroyed) {
           res.writeHead(500, { 'content-type': 'text/plain' });
         }
         res.end('internal error in the API double\n');
       });
-    });
+    };
+    let server;
+    if (this.#tls) {
+      this.#certificates = await makeTestCertificates(this.#tls.dir, { altNames: this.#tls.altNames });
+      const [key, cert] = await Promise.all([readFile(this.#certificates.keyFile),
+        readFile(this.#certificates.certFile)]);
+      server = https.createServer({ key, cert }, handler);
+      server.on('tlsClientError', (error) => {
+        this.tlsErrors.push({ time: Date.now(), code: error.code ?? null, message: error.message });
+        this.#log(`api-double TLS handshake failed: ${error.message}`);
+      });
+    } else {
+      server = http.createServer(handler);
+    }
     server.on('connection', (socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
@@ -209,20 +324,62 @@ export class ApiDouble extends EventEmitter {
     await closed;
   }
 
-  // 'ok' answers normally, 'unavailable' answers every report POST with 503,
-  // 'slow' answers normally after `delayMs`.
-  setMode(mode, { delayMs = 0 } = {}) {
-    if (!['ok', 'unavailable', 'slow'].includes(mode)) {
+  // How report POSTs (both adapters) are answered from now on:
+  //   'ok'                  normally
+  //   'unavailable'         503 (or `status`, e.g. 502), with Retry-After when `retryAfter` is given
+  //   'throttled'           429 with Retry-After (`retryAfter`, default 1 s)
+  //   'slow'                normally after `delayMs`; a report whose client left meanwhile is not taken
+  //   'late'                the report is taken at once, the answer comes after `delayMs` (past the
+  //                         client's timeout: the client never learns its report arrived)
+  //   'reset'               the report is taken (unless `accept` is false), then half of the answer
+  //                         is sent and the connection is reset (TCP RST)
+  //   'no-trackingid'       200 with a well-formed body that has no tracking id; nothing taken
+  //   'wrong-content-type'  200 text/html (a proxy's error page); nothing taken
+  //   'unauthorized'        401, whatever the token; with `echoToken` the error body repeats the
+  //                         token the request carried, as careless APIs do
+  //   'bad-request'         400, the request is refused as invalid
+  // A request that is itself malformed still gets its 400/401/415 in the modes
+  // that take or answer reports ('slow', 'late', 'reset', 'no-trackingid',
+  // 'wrong-content-type'). `forMs` ends the fault after that long, `count`
+  // after that many report POSTs; either way the mode returns to 'ok'.
+  setMode(mode, { delayMs = 0, forMs = null, count = null, status = 503, retryAfter = null,
+    accept = true, echoToken = false } = {}) {
+    if (!k_report_modes.includes(mode)) {
       throw new Error(`unknown mode ${mode}`);
     }
-    this.#mode = mode;
-    this.#delayMs = delayMs;
-    this.#log(`api-double mode ${mode}${mode === 'slow' ? ` (${delayMs} ms)` : ''}`);
+    this.#fault = this.#makeFault(mode, { delayMs, forMs, count, status, retryAfter, accept, echoToken });
+    this.#log(`api-double mode ${mode}${delayMs ? ` (${delayMs} ms)` : ''}` +
+      `${forMs !== null ? ` for ${forMs} ms` : ''}${count !== null ? ` for ${count} requests` : ''}`);
+  }
+
+  // How GET status is answered from now on: 'ok', 'unavailable' (503), 'slow'
+  // (after `delayMs`) or 'unauthorized' (401); `forMs` and `count` as in setMode.
+  setStatusMode(mode, { delayMs = 0, forMs = null, count = null } = {}) {
+    if (!k_status_modes.includes(mode)) {
+      throw new Error(`unknown status mode ${mode}`);
+    }
+    this.#statusFault = this.#makeFault(mode, { delayMs, forMs, count, status: 503 });
+    this.#log(`api-double status mode ${mode}`);
   }
 
   // What GET status answers for `trackingId` from now on.
   setStatus(trackingId, status, note = '') {
     this.#statuses.set(String(trackingId), { status, note, updated_at: new Date().toISOString() });
+    this.#log(`api-double status of ${trackingId} set to ${JSON.stringify(status)}`);
+  }
+
+  // What GET status answers for `trackingId` now, or undefined.
+  statusOf(trackingId) {
+    return this.#statuses.get(String(trackingId));
+  }
+
+  // The report POSTs (accepted or not) that carried `telpon` (lapor-xml and
+  // rest-json) or Idempotency-Key `key` (rest-json), in order of arrival
+  // (`requests` is in order of answer: a late answer comes after later requests).
+  requestsFor({ telpon, key } = {}) {
+    return this.requests.filter((r) => r.method === 'POST' &&
+      ((telpon !== undefined && r.telpon === telpon) || (key !== undefined && r.key === key)))
+      .sort((a, b) => a.arrivedAt - b.arrivedAt);
   }
 
   // Resolves `posts` once it holds at least `n` accepted reports.
@@ -239,6 +396,44 @@ export class ApiDouble extends EventEmitter {
       }, timeoutMs);
       this.#waiters.add(waiter);
     });
+  }
+
+  #makeFault(mode, { delayMs, forMs, count, status, retryAfter = null, accept = true, echoToken = false }) {
+    if (count !== null && !(Number.isInteger(count) && count > 0)) {
+      throw new Error(`count must be a positive integer, got ${count}`);
+    }
+    return Object.freeze({
+      mode, delayMs, status, retryAfter, accept, echoToken,
+      until: forMs === null ? null : Date.now() + forMs,
+      left: count,
+    });
+  }
+
+  // The fault in force: `fault`, or 'ok' once its window or count is over.
+  #current(fault) {
+    if (fault.mode !== 'ok' && ((fault.until !== null && Date.now() >= fault.until) || fault.left === 0)) {
+      return k_ok_fault;
+    }
+    return fault;
+  }
+
+  // The fault for the request at hand; counts it against the fault's `count`.
+  #takeFault(kind) {
+    const fault = kind === 'status' ? this.#statusFault : this.#fault;
+    const current = this.#current(fault);
+    if (current !== fault) {
+      this.#log(`api-double ${kind === 'status' ? 'status ' : ''}mode ${fault.mode} over, back to ok`);
+    }
+    let next = current;
+    if (current.left !== null) {
+      next = Object.freeze({ ...current, left: current.left - 1 });
+    }
+    if (kind === 'status') {
+      this.#statusFault = next.left === 0 ? k_ok_fault : next;
+    } else {
+      this.#fault = next.left === 0 ? k_ok_fault : next;
+    }
+    return current;
   }
 
   #notify() {
@@ -264,16 +459,70 @@ export class ApiDouble extends EventEmitter {
     return Buffer.concat(chunks);
   }
 
-  #answer(req, res, status, contentType, body, reason = null) {
-    this.requests.push({ time: Date.now(), method: req.method, path: req.url, status, reason });
+  #entry(req, status, reason) {
+    return {
+      time: Date.now(), arrivedAt: req.lapor?.arrivedAt ?? Date.now(), method: req.method, path: req.url,
+      status, reason, mode: req.lapor?.mode ?? 'ok', key: req.lapor?.key ?? null,
+      telpon: req.lapor?.telpon ?? null,
+    };
+  }
+
+  // A request that got no complete answer (the client left, or the double reset it).
+  #unanswered(req, reason) {
+    this.requests.push(this.#entry(req, null, reason));
+    this.#log(`api-double ${req.method} ${req.url} → no answer: ${reason}`);
+  }
+
+  #answer(req, res, status, contentType, body, reason = null, headers = {}) {
+    this.requests.push(this.#entry(req, status, reason));
     if (reason) {
       this.#log(`api-double ${req.method} ${req.url} → ${status}: ${reason}`);
     }
-    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers });
     res.end(body);
   }
 
+  #send(req, res, reply) {
+    this.#answer(req, res, reply.status, reply.type, reply.body, reply.reason ?? null, reply.headers ?? {});
+  }
+
+  // Half of `reply`, then a TCP reset: the client has response bytes and no response.
+  #sendHalfAndReset(req, res, reply) {
+    const body = Buffer.from(reply.body);
+    res.writeHead(reply.status, { 'content-type': reply.type, 'content-length': body.length });
+    res.write(body.subarray(0, Math.max(1, Math.floor(body.length / 2))), () => {
+      const socket = res.socket ?? req.socket;
+      if (socket && typeof socket.resetAndDestroy === 'function' && !this.#tls) {
+        socket.resetAndDestroy();
+      } else {
+        socket?.destroy();
+      }
+    });
+    this.#unanswered(req, `mode reset: reset after ${Math.max(1, Math.floor(body.length / 2))} of ` +
+      `${body.length} body bytes of a ${reply.status}`);
+  }
+
+  // Who a report POST is about, read leniently: the request log names it even
+  // when the body turns out to be invalid.
+  #identify(req, url, raw) {
+    const info = { arrivedAt: req.lapor.arrivedAt, key: null, telpon: null };
+    if (url.pathname === k_json_path) {
+      info.key = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : null;
+      try {
+        const body = JSON.parse(raw.toString('utf8'));
+        info.telpon = typeof body?.msisdn === 'string' ? body.msisdn : null;
+      } catch {
+        // left null: the body is checked properly later
+      }
+    } else {
+      const parsed = parseLaporXml(raw.toString('utf8'));
+      info.telpon = parsed.error ? null : parsed.telpon;
+    }
+    return info;
+  }
+
   async #handle(req, res) {
+    req.lapor = { arrivedAt: Date.now(), mode: 'ok', key: null, telpon: null };
     const url = new URL(req.url, this.baseUrl);
     const raw = await this.#readBody(req);
     if (raw === null) {
@@ -282,50 +531,123 @@ export class ApiDouble extends EventEmitter {
       return;
     }
     if (req.method === 'POST' && (url.pathname === k_xml_path || url.pathname === k_json_path)) {
-      if (this.#mode === 'unavailable') {
-        this.#answer(req, res, 503, 'text/plain', 'Service Unavailable\n', 'mode unavailable');
-        return;
-      }
-      if (this.#mode === 'slow') {
-        await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
-        if (req.socket.destroyed) {
-          // The client gave up; a real server would not get to answer either.
-          this.requests.push({ time: Date.now(), method: req.method, path: req.url, status: null,
-            reason: 'client closed during delay' });
-          return;
-        }
-      }
-      if (url.pathname === k_xml_path) {
-        this.#handleXml(req, res, raw);
-      } else {
-        this.#handleJson(req, res, raw);
-      }
+      Object.assign(req.lapor, this.#identify(req, url, raw));
+      await this.#handleReport(req, res, url.pathname === k_xml_path, raw);
       return;
     }
     if (req.method === 'GET' && url.pathname.startsWith(k_status_prefix)) {
-      this.#handleStatus(req, res, decodeURIComponent(url.pathname.slice(k_status_prefix.length)));
+      await this.#handleStatus(req, res, decodeURIComponent(url.pathname.slice(k_status_prefix.length)));
       return;
     }
     this.#answer(req, res, 404, 'text/plain', 'not found\n', `no route for ${req.method} ${url.pathname}`);
   }
 
-  #handleXml(req, res, raw) {
+  async #handleReport(req, res, xml, raw) {
+    const fault = this.#takeFault('report');
+    req.lapor.mode = fault.mode;
+    switch (fault.mode) {
+      case 'unavailable':
+        this.#answer(req, res, fault.status, 'text/plain', 'Service Unavailable\n', 'mode unavailable',
+          fault.retryAfter === null ? {} : { 'retry-after': String(fault.retryAfter) });
+        return;
+      case 'throttled':
+        this.#answer(req, res, 429, 'text/plain', 'Too Many Requests\n', 'mode throttled',
+          { 'retry-after': String(fault.retryAfter ?? 1) });
+        return;
+      case 'unauthorized': {
+        let presented = null;
+        if (fault.echoToken) {
+          presented = xml ? (parseLaporXml(raw.toString('utf8')).token ?? null) : this.#bearer(req);
+        }
+        this.#send(req, res, this.#unauthorizedReply(xml, 'mode unauthorized', presented));
+        return;
+      }
+      case 'bad-request':
+        this.#send(req, res, xml
+          ? { status: 400, type: 'text/xml', reason: 'mode bad-request',
+            body: '<?xml version="1.0" encoding="UTF-8"?><response><error>laporan tidak valid</error></response>' }
+          : { status: 400, type: 'application/json', reason: 'mode bad-request',
+            body: '{"error":"report refused as invalid"}' });
+        return;
+      case 'slow':
+        await sleepMs(fault.delayMs);
+        if (req.socket.destroyed) {
+          // The client gave up; a real server would not get to answer either.
+          this.#unanswered(req, 'client closed during delay');
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    const checked = xml ? this.#checkXml(req, raw) : this.#checkJson(req, raw);
+    if (checked.reply) {
+      this.#send(req, res, checked.reply);
+      return;
+    }
+    if (fault.mode === 'no-trackingid') {
+      this.#send(req, res, xml
+        ? { status: 200, type: 'text/xml', reason: 'mode no-trackingid',
+          body: '<?xml version="1.0" encoding="UTF-8"?><response><status>OK</status></response>' }
+        : { status: 200, type: 'application/json', reason: 'mode no-trackingid', body: '{"status":"received"}' });
+      return;
+    }
+    if (fault.mode === 'wrong-content-type') {
+      this.#send(req, res, { status: 200, type: 'text/html; charset=utf-8', reason: 'mode wrong-content-type',
+        body: '<!DOCTYPE html><html><head><title>Pemeliharaan</title></head>' +
+          '<body><h1>Situs sedang dalam pemeliharaan</h1></body></html>' });
+      return;
+    }
+    if (fault.mode === 'reset' && !fault.accept) {
+      this.#sendHalfAndReset(req, res, { status: 500, type: 'text/plain', body: 'internal server error\n' });
+      return;
+    }
+    const reply = xml ? this.#acceptXml(req, raw, checked.parsed) : this.#acceptJson(req, raw, checked.parsed);
+    if (fault.mode === 'reset') {
+      this.#sendHalfAndReset(req, res, reply);
+      return;
+    }
+    if (fault.mode === 'late') {
+      await sleepMs(fault.delayMs);
+      if (req.socket.destroyed) {
+        this.#unanswered(req, `mode late: client gone before the ${reply.status} answer`);
+        return;
+      }
+      reply.reason ??= `mode late (${fault.delayMs} ms)`;
+    }
+    this.#send(req, res, reply);
+  }
+
+  // 401; `presented`, when not null, is repeated in the body.
+  #unauthorizedReply(xml, reason, presented = null) {
+    if (xml) {
+      const detail = presented === null ? '' : `: ${xmlEscape(presented)}`;
+      return { status: 401, type: 'text/xml', reason,
+        body: `<?xml version="1.0" encoding="UTF-8"?><response><error>token tidak valid${detail}</error></response>` };
+    }
+    const body = presented === null ? { error: 'unauthorized' } : { error: 'unauthorized', token: presented };
+    return { status: 401, type: 'application/json', body: JSON.stringify(body), reason };
+  }
+
+  // {parsed} for a valid lapor-xml request, else {reply} refusing it.
+  #checkXml(req, raw) {
     const type = req.headers['content-type'] ?? '';
     if (!/^text\/xml\s*(;|$)/i.test(type)) {
-      this.#answer(req, res, 415, 'text/plain', 'expected text/xml\n', `content-type ${JSON.stringify(type)}`);
-      return;
+      return { reply: { status: 415, type: 'text/plain', body: 'expected text/xml\n',
+        reason: `content-type ${JSON.stringify(type)}` } };
     }
     const parsed = parseLaporXml(raw.toString('utf8'));
     if (parsed.error) {
-      this.#answer(req, res, 400, 'text/plain', `${parsed.error}\n`, parsed.error);
-      return;
+      return { reply: { status: 400, type: 'text/plain', body: `${parsed.error}\n`, reason: parsed.error } };
     }
     if (parsed.token !== this.#token) {
-      this.#answer(req, res, 401, 'text/xml',
-        '<?xml version="1.0" encoding="UTF-8"?><response><error>token tidak valid</error></response>',
-        'wrong token');
-      return;
+      return { reply: this.#unauthorizedReply(true, 'wrong token') };
     }
+    return { parsed };
+  }
+
+  // Takes a checked lapor-xml report: records it, returns the 200 answer.
+  #acceptXml(req, raw, parsed) {
     const trackingId = String(this.#nextTrackingId++);
     const transaksiId = `TRX${trackingId}${String(this.posts.length + 1).padStart(4, '0')}`;
     this.#record(req, {
@@ -333,10 +655,12 @@ export class ApiDouble extends EventEmitter {
       rahasia: parsed.rahasia, anonim: parsed.anonim, ref: null, idempotencyKey: null,
       trackingId, transaksiId, raw: raw.toString('utf8'),
     });
-    this.#answer(req, res, 200, 'text/xml',
-      '<?xml version="1.0" encoding="UTF-8"?><response>' +
-      `<trackingid>${xmlEscape(trackingId)}</trackingid><transaksiid>${xmlEscape(transaksiId)}</transaksiid>` +
-      '</response>');
+    return {
+      status: 200, type: 'text/xml',
+      body: '<?xml version="1.0" encoding="UTF-8"?><response>' +
+        `<trackingid>${xmlEscape(trackingId)}</trackingid><transaksiid>${xmlEscape(transaksiId)}</transaksiid>` +
+        '</response>',
+    };
   }
 
   #bearer(req) {
@@ -344,28 +668,26 @@ export class ApiDouble extends EventEmitter {
     return match ? match[1] : null;
   }
 
-  #handleJson(req, res, raw) {
+  // {parsed: {token, key, body}} for a valid rest-json request, else {reply} refusing it.
+  #checkJson(req, raw) {
+    const refuse = (status, body, reason) => ({ reply: { status, type: 'application/json', body, reason } });
     const token = this.#bearer(req);
     if (token !== this.#token) {
-      this.#answer(req, res, 401, 'application/json', '{"error":"unauthorized"}', 'wrong or missing bearer token');
-      return;
+      return { reply: this.#unauthorizedReply(false, 'wrong or missing bearer token') };
     }
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-      this.#answer(req, res, 415, 'application/json', '{"error":"expected application/json"}',
+      return refuse(415, '{"error":"expected application/json"}',
         `content-type ${JSON.stringify(req.headers['content-type'])}`);
-      return;
     }
     const key = req.headers['idempotency-key'];
     if (!key) {
-      this.#answer(req, res, 400, 'application/json', '{"error":"Idempotency-Key required"}', 'no Idempotency-Key');
-      return;
+      return refuse(400, '{"error":"Idempotency-Key required"}', 'no Idempotency-Key');
     }
     let body;
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch (error) {
-      this.#answer(req, res, 400, 'application/json', '{"error":"malformed JSON"}', `malformed JSON: ${error.message}`);
-      return;
+      return refuse(400, '{"error":"malformed JSON"}', `malformed JSON: ${error.message}`);
     }
     const problems = [];
     for (const field of ['ref', 'channel', 'shortcode', 'msisdn', 'text', 'received_at']) {
@@ -382,13 +704,17 @@ export class ApiDouble extends EventEmitter {
       problems.push(`Idempotency-Key ${JSON.stringify(key)} differs from ref ${JSON.stringify(body.ref)}`);
     }
     if (problems.length) {
-      this.#answer(req, res, 400, 'application/json', JSON.stringify({ error: problems.join('; ') }), problems.join('; '));
-      return;
+      return refuse(400, JSON.stringify({ error: problems.join('; ') }), problems.join('; '));
     }
+    return { parsed: { token, key, body } };
+  }
+
+  // Takes a checked rest-json report: 409 with the first tracking id for a
+  // key seen before, else records it and returns the 201 answer.
+  #acceptJson(req, raw, { token, key, body }) {
     if (this.#byKey.has(key)) {
-      this.#answer(req, res, 409, 'application/json', JSON.stringify({ tracking_id: this.#byKey.get(key) }),
-        'duplicate Idempotency-Key');
-      return;
+      return { status: 409, type: 'application/json', body: JSON.stringify({ tracking_id: this.#byKey.get(key) }),
+        reason: 'duplicate Idempotency-Key' };
     }
     const trackingId = String(this.#nextTrackingId++);
     this.#byKey.set(key, trackingId);
@@ -400,12 +726,29 @@ export class ApiDouble extends EventEmitter {
       anonim: body.anonim, ref: body.ref, idempotencyKey: key, receivedAt: body.received_at,
       trackingId, transaksiId: null, raw: raw.toString('utf8'),
     });
-    this.#answer(req, res, 201, 'application/json', JSON.stringify({ tracking_id: trackingId }));
+    return { status: 201, type: 'application/json', body: JSON.stringify({ tracking_id: trackingId }) };
   }
 
-  #handleStatus(req, res, trackingId) {
-    if (this.#bearer(req) !== this.#token) {
-      this.#answer(req, res, 401, 'application/json', '{"error":"unauthorized"}', 'wrong or missing bearer token');
+  async #handleStatus(req, res, trackingId) {
+    const fault = this.#takeFault('status');
+    req.lapor.mode = fault.mode;
+    if (fault.mode === 'slow') {
+      await sleepMs(fault.delayMs);
+      if (req.socket.destroyed) {
+        this.statusRequests.push({ time: Date.now(), trackingId, status: null });
+        this.#unanswered(req, 'client closed during delay');
+        return;
+      }
+    }
+    if (fault.mode === 'unavailable') {
+      this.statusRequests.push({ time: Date.now(), trackingId, status: 503 });
+      this.#answer(req, res, 503, 'text/plain', 'Service Unavailable\n', 'status mode unavailable');
+      return;
+    }
+    if (fault.mode === 'unauthorized' || this.#bearer(req) !== this.#token) {
+      this.statusRequests.push({ time: Date.now(), trackingId, status: 401 });
+      this.#send(req, res, this.#unauthorizedReply(false,
+        fault.mode === 'unauthorized' ? 'status mode unauthorized' : 'wrong or missing bearer token'));
       return;
     }
     const status = this.#statuses.get(trackingId);

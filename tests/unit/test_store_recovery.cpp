@@ -86,13 +86,13 @@ TEST_SUITE("store::recovery") {
     CHECK(claim_outbound(t.db, "telkomsel", 10, now, 0).empty());
     CHECK(claim_outbound(t.db, "indosat", 10, now, 0).size() == 1);
 
-    // The requeued job is due at once (b's retry, due long ago, comes first),
-    // its attempt counted.
+    // The requeued job is due at once, beside b's retry; the older report
+    // goes first, its attempt counted.
     const auto jobs = claim_due_jobs(t.db, now, 10);
     REQUIRE(jobs.size() == 2);
-    CHECK(jobs[0].report_id == b);
-    CHECK(jobs[1].report_id == a);
-    CHECK(jobs[1].attempts == 2);
+    CHECK(jobs[0].report_id == a);
+    CHECK(jobs[1].report_id == b);
+    CHECK(jobs[0].attempts == 2);
   }
 
   TEST_CASE("a second recovery, or one on a clean database, finds nothing") {

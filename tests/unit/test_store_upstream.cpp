@@ -45,7 +45,7 @@ UpstreamOutcome outcome(UpstreamOutcomeKind kind, std::int64_t finished_at) {
 
 TEST_SUITE("store::upstream") {
 
-  TEST_CASE("claim_due_jobs takes due jobs, earliest first, up to the limit") {
+  TEST_CASE("claim_due_jobs takes due jobs in order of arrival, up to the limit") {
     TestDb t;
     const auto a = file_report(t.db, "628100000001", "laporan pertama di sini", k_t0);
     const auto b = file_report(t.db, "628100000002", "laporan kedua di sini", k_t0 + 10);
@@ -57,13 +57,15 @@ TEST_SUITE("store::upstream") {
     t.db.exec(fmt::format("UPDATE upstream_jobs SET next_attempt_at = {} WHERE report_id = {}",
                           k_t0 + 1000, d));
 
+    // Every due job counts alike: the oldest report goes first, whatever its
+    // own backoff made its due time (reports reach LAPOR! in arrival order).
     const auto first = claim_due_jobs(t.db, k_t0 + 100, 2);
     REQUIRE(first.size() == 2);
-    CHECK(first[0].report_id == b); // same due time as c: the older report first
-    CHECK(first[1].report_id == c);
+    CHECK(first[0].report_id == a);
+    CHECK(first[1].report_id == b);
     const auto second = claim_due_jobs(t.db, k_t0 + 100, 10);
     REQUIRE(second.size() == 1);
-    CHECK(second[0].report_id == a);
+    CHECK(second[0].report_id == c);
     CHECK(claim_due_jobs(t.db, k_t0 + 100, 10).empty());
     CHECK(claim_due_jobs(t.db, k_t0 + 1000, 0).empty());
     const auto last = claim_due_jobs(t.db, k_t0 + 1000, 10);
@@ -248,5 +250,22 @@ TEST_SUITE("store::upstream") {
           "timeout 2");
     CHECK(job_int(t.db, id, "attempts") == 4);
     CHECK(job_state(t.db, id) == "done");
+  }
+}
+
+TEST_SUITE("store::upstream") {
+  TEST_CASE("make_pending_due releases the backlog at once, leaving other states alone") {
+    TestDb t;
+    const auto a = file_report(t.db, "628100000001", "laporan pertama di sini", k_t0);
+    const auto b = file_report(t.db, "628100000002", "laporan kedua di sini", k_t0 + 10);
+    t.db.exec(fmt::format("UPDATE upstream_jobs SET next_attempt_at = {} WHERE report_id = {}",
+                          k_t0 + 50'000, a));
+    t.db.exec(fmt::format("UPDATE upstream_jobs SET state = 'failed', next_attempt_at = {} "
+                          "WHERE report_id = {}",
+                          k_t0 + 50'000, b));
+    CHECK(make_pending_due(t.db, k_t0 + 100) == 1);
+    const auto jobs = claim_due_jobs(t.db, k_t0 + 100, 10);
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].report_id == a);
   }
 }

@@ -62,6 +62,9 @@ public:
   // Whether this API can read back a report's status. When it cannot, the two
   // calls below throw std::logic_error: calling them is a bug.
   virtual bool supports_status() const = 0;
+  // Whether the API recognises a repeated submission (an idempotency key):
+  // without it, a retry after a timeout may file the report twice.
+  virtual bool idempotent() const = 0;
   // The request that reads the status of `tracking_id`.
   virtual HttpRequest build_status(std::string_view tracking_id) const = 0;
   virtual StatusResult

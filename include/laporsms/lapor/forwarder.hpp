@@ -39,6 +39,7 @@ struct ForwarderSnapshot {
   std::uint64_t temporary = 0;
   std::uint64_t auth_errors = 0;
   std::uint64_t rejected = 0;
+  std::uint64_t possible_duplicates = 0; // retries after a lost answer, non-idempotent API
   unsigned in_flight = 0;
 };
 
@@ -86,6 +87,7 @@ private:
   unsigned m_consecutive_failures = 0;
   unsigned m_circuit_opens = 0;
   bool m_circuit_open = false;
+  bool m_release_backlog = false;
   std::chrono::steady_clock::time_point m_probe_at{};
 };
 

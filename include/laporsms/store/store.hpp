@@ -12,9 +12,11 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <type_traits>
 
@@ -54,6 +56,16 @@ public:
   // every task of the batch.
   template <typename F> auto execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>>;
 
+  // A write whose outcome is already decided elsewhere (the SMSC took a
+  // reply, the API filed a report).
+  using Task = std::function<bool(Connection&)>;
+
+  // Runs `task` until it commits: after a failure (a full disk) it logs once,
+  // waits a second and tries again, as long as `keep_trying()`. False when
+  // it gave up.
+  awaitable<bool> execute_until_stored(const Task& task, const std::string& what,
+                                       const std::function<bool()>& keep_trying);
+
   // Runs `fn` on the writer thread and blocks until it committed: for
   // start-up and tests, never from the io thread while it serves traffic.
   template <typename F> auto execute_blocking(F fn) -> std::invoke_result_t<F&, Connection&>;
@@ -62,22 +74,22 @@ public:
   const std::filesystem::path& path() const { return m_options.path; }
 
 private:
-  struct Task {
-    virtual ~Task() = default;
+  struct Work {
+    virtual ~Work() = default;
     virtual void run(Connection& db) = 0;
     virtual void complete(std::exception_ptr error) = 0;
     std::exception_ptr error;
   };
 
-  void enqueue(std::unique_ptr<Task> task);
+  void enqueue(std::unique_ptr<Work> work);
   void writer_main();
-  void run_batch(std::deque<std::unique_ptr<Task>>& batch);
+  void run_batch(std::deque<std::unique_ptr<Work>>& batch);
 
   StoreOptions m_options;
   std::unique_ptr<Connection> m_db;
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;
-  std::deque<std::unique_ptr<Task>> m_queue;
+  std::deque<std::unique_ptr<Work>> m_queue;
   bool m_stopping = false;
   std::atomic<std::uint64_t> m_transactions{0};
   std::atomic<std::uint64_t> m_tasks{0};
@@ -98,7 +110,7 @@ auto Store::execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>> {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
       [this](auto handler, F f) {
         using Handler = decltype(handler);
-        struct CoTask final : Task {
+        struct CoTask final : Work {
           CoTask(F task_fn, Handler h)
               : fn(std::move(task_fn)), handler(std::move(h)),
                 ex(asio::get_associated_executor(handler)) {}
@@ -124,7 +136,7 @@ auto Store::execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>> {
 template <typename F> auto Store::execute_blocking(F fn) -> std::invoke_result_t<F&, Connection&> {
   using R = std::invoke_result_t<F&, Connection&>;
   static_assert(!std::is_void_v<R>, "store tasks return a value");
-  struct BlockingTask final : Task {
+  struct BlockingTask final : Work {
     explicit BlockingTask(F f) : fn(std::move(f)) {}
     void run(Connection& db) override { result.emplace(fn(db)); }
     void complete(std::exception_ptr err) override {
@@ -144,7 +156,7 @@ template <typename F> auto Store::execute_blocking(F fn) -> std::invoke_result_t
   auto* raw = task.get();
   // The task object must outlive complete(): keep ownership here and give
   // the queue a forwarding shell.
-  struct Shell final : Task {
+  struct Shell final : Work {
     explicit Shell(BlockingTask* t) : target(t) {}
     void run(Connection& db) override { target->run(db); }
     void complete(std::exception_ptr err) override { target->complete(err); }

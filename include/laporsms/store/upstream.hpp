@@ -14,6 +14,10 @@ namespace laporsms::store {
 // inflight with one more attempt counted, and its report `forwarding`.
 std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::size_t limit);
 
+// Makes every pending job due at `now` (the API answers again: the backlog
+// goes out in order of arrival rather than by each job's own backoff).
+int make_pending_due(Connection& db, std::int64_t now);
+
 // When the next pending job falls due, if any.
 std::optional<std::int64_t> next_due_at(Connection& db);
 
