@@ -6,16 +6,21 @@ namespace laporsms::store {
 
 std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, std::size_t limit,
                                          std::int64_t now, std::int64_t expire_before) {
-  auto& expire = db.prepare("UPDATE outbound SET state = 'expired', updated_at = ?, "
-                            "last_error = 'too old to send' "
-                            "WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
-                            "AND created_at < ?");
-  expire.bind(1, now).bind(2, link).bind(3, expire_before);
+  // Only the head of the queue can be too old (ids grow with time), so the
+  // check looks at the oldest few rows, not the whole backlog.
+  auto& expire = db.prepare("UPDATE outbound SET state = 'expired', updated_at = ?1, "
+                            "last_error = 'too old to send' WHERE id IN (SELECT id FROM outbound "
+                            "WHERE state = 'queued' AND link = ?2 AND claimed_at IS NULL "
+                            "ORDER BY id LIMIT ?4) AND created_at < ?3");
+  expire.bind(1, now)
+      .bind(2, link)
+      .bind(3, expire_before)
+      .bind(4, static_cast<std::int64_t>(limit) + 16);
   expire.run();
 
   std::vector<OutboundItem> items;
   auto& select = db.prepare("SELECT id, msisdn, text, created_at FROM outbound "
-                            "WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
+                            "INDEXED BY outbound_claim WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
                             "ORDER BY id LIMIT ?");
   select.bind(1, link).bind(2, static_cast<std::int64_t>(limit));
   while (select.step()) {

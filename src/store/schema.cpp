@@ -134,7 +134,10 @@ CREATE INDEX reports_poll ON reports(state, status_polled_at);
 -- A receipt can overtake the write of its part's message id: kept here
 -- until record_submitted stores that id.
 ALTER TABLE outbound ADD COLUMN claimed_at INTEGER;  -- taken by the outbox, maybe not sent
-CREATE INDEX outbound_claim ON outbound(state, link, claimed_at, created_at);
+-- Serves the outbox claim in id order without sorting the whole queue.
+CREATE INDEX outbound_claim ON outbound(state, link, claimed_at, id);
+-- Walks pending jobs oldest report first, stopping at the claim's limit.
+CREATE INDEX upstream_pending ON upstream_jobs(state, report_id);
 CREATE TABLE early_receipts (
   message_id TEXT PRIMARY KEY,
   state TEXT NOT NULL,

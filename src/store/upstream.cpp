@@ -49,7 +49,8 @@ std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::s
   std::vector<UpstreamJob> jobs;
   auto& select = db.prepare(
       "SELECT r.id, r.ref, r.msisdn, r.link, r.text, r.rahasia, r.anonim, r.received_at, "
-      "j.created_at, j.attempts FROM upstream_jobs j JOIN reports r ON r.id = j.report_id "
+      "j.created_at, j.attempts FROM upstream_jobs j INDEXED BY upstream_pending "
+      "JOIN reports r ON r.id = j.report_id "
       "WHERE j.state = 'pending' AND j.next_attempt_at <= ?1 "
       "ORDER BY j.report_id LIMIT ?2");
   select.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
