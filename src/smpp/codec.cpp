@@ -731,6 +731,25 @@ DecodeResult decode_outbind(Bytes frame, const Header& header) {
   return outbind;
 }
 
+// Runs libsmpp34's unpack over a message body that `walk` has checked, with
+// the header and the address octets it refuses patched, and returns the TLVs
+// in wire order; libsmpp34's own TLV list is freed before returning.
+template <typename CStruct>
+tl::expected<std::vector<Tlv>, DecodeError>
+unpack_message(CStruct& c, Bytes frame, const Header& header, const Walker& walk, TlvTable table,
+               const OctetAt& source_ton, const OctetAt& source_npi, const OctetAt& dest_ton,
+               const OctetAt& dest_npi) {
+  LibInput in(frame);
+  in.patch_header(header);
+  in.patch_address(source_ton, source_npi);
+  in.patch_address(dest_ton, dest_npi);
+  TlvListGuard guard(c.tlv);
+  if (auto ok = unpack(c, header, in); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  return tlvs_from(c.tlv, table, walk.tlv_count(), header);
+}
+
 // submit_sm and deliver_sm; deliver_sm's schedule_delivery_time and validity_period must be
 // empty (SMPP 3.4 §4.6.1, and libsmpp34 holds nothing else there).
 template <typename CStruct, typename Value>
@@ -754,16 +773,9 @@ DecodeResult decode_short_message(Bytes frame, const Header& header, TlvTable ta
         walk.short_message() && walk.tlvs(&table))) {
     return tl::unexpected(walk.error());
   }
-  LibInput in(frame);
-  in.patch_header(header);
-  in.patch_address(source_ton, source_npi);
-  in.patch_address(dest_ton, dest_npi);
   CStruct c{};
-  TlvListGuard guard(c.tlv);
-  if (auto ok = unpack(c, header, in); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  auto tlvs = tlvs_from(c.tlv, table, walk.tlv_count(), header);
+  auto tlvs =
+      unpack_message(c, frame, header, walk, table, source_ton, source_npi, dest_ton, dest_npi);
   if (!tlvs) {
     return tl::unexpected(tlvs.error());
   }
@@ -802,16 +814,9 @@ DecodeResult decode_data_sm(Bytes frame, const Header& header) {
         walk.skip(3, "esm_class, registered_delivery, data_coding") && walk.tlvs(&table))) {
     return tl::unexpected(walk.error());
   }
-  LibInput in(frame);
-  in.patch_header(header);
-  in.patch_address(source_ton, source_npi);
-  in.patch_address(dest_ton, dest_npi);
   data_sm_t c{};
-  TlvListGuard guard(c.tlv);
-  if (auto ok = unpack(c, header, in); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  auto tlvs = tlvs_from(c.tlv, table, walk.tlv_count(), header);
+  auto tlvs =
+      unpack_message(c, frame, header, walk, table, source_ton, source_npi, dest_ton, dest_npi);
   if (!tlvs) {
     return tl::unexpected(tlvs.error());
   }
