@@ -592,6 +592,7 @@ SmscConfig read_smsc(const Section& s) {
   s.read_integer("source_addr_npi", link.source_addr_npi, 0, 255);
   s.read_duration("enquire_link_interval", link.enquire_link_interval);
   s.read_duration("response_timeout", link.response_timeout);
+  s.read_duration("reply_max_age", link.reply_max_age);
   s.read_integer("window", link.window, 1, 1000);
   s.read_integer("submit_rate", link.submit_rate, 1, std::numeric_limits<unsigned>::max());
   s.read_duration("reconnect_min", link.reconnect_min);
@@ -661,7 +662,8 @@ void read_links(const fs::path& file, const toml::table& root, Config& config) {
                            "reconnect_min",
                            "reconnect_max",
                            "default_data_coding",
-                           "fallback"});
+                           "fallback",
+                           "reply_max_age"});
     SmscConfig link = read_smsc(section);
     for (std::size_t j = 0; j < config.smsc.size(); ++j) {
       if (ascii_lower(config.smsc[j].name) == ascii_lower(link.name)) {

@@ -158,10 +158,11 @@ public:
           [this, name, coding](smpp::ShortMessageFields message) {
             return m_inbound->handle(name, coding, std::move(message));
           });
-      link->outbox = std::make_unique<OutboxSender>(
-          m_io.get_executor(), m_store, *link->session,
-          OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi},
-          [this, name] { return down_links_falling_back_to(name); });
+      link->outbox =
+          std::make_unique<OutboxSender>(m_io.get_executor(), m_store, *link->session,
+                                         OutboxOptions{smsc.source_addr, smsc.source_addr_ton,
+                                                       smsc.source_addr_npi, smsc.reply_max_age},
+                                         [this, name] { return down_links_falling_back_to(name); });
       m_links.push_back(std::move(link));
     }
     for (auto& link : m_links) {

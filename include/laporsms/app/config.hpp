@@ -45,6 +45,9 @@ struct SmscConfig {
   std::chrono::milliseconds reconnect_max{std::chrono::seconds(60)};
   sms::DefaultCoding default_data_coding = sms::DefaultCoding::gsm7; // meaning of data_coding 0
   std::string fallback; // name of another link that may carry replies while this one is down
+  // A reply still queued after this long is not sent at all (marked expired):
+  // a "received" SMS days late only confuses the citizen.
+  std::chrono::milliseconds reply_max_age{std::chrono::hours(24)};
 
   bool operator==(const SmscConfig&) const = default;
 };
