@@ -12,7 +12,18 @@ if(LAPORSMS_WERROR)
   target_compile_options(laporsms_warnings INTERFACE -Werror)
 endif()
 
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # Asio 1.18 only enables co_await under clang when <experimental/coroutine>
+  # exists, which libstdc++ lacks; clang 14 supports C++20 coroutines anyway.
+  add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT=1)
+endif()
+
 if(LAPORSMS_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # clang 14 cannot emit -fsanitize=function checks for some coroutine code
+    # ("Cannot represent a difference across sections").
+    add_compile_options(-fno-sanitize=function)
+  endif()
 endif()

@@ -2,7 +2,7 @@
 // data_coding, the user data header, the keyword parser and the reply
 // encoder, with the invariants each promises.
 //
-//   clang++ -std=c++20 -fsanitize=fuzzer,address,undefined -Iinclude \
+//   clang++ -std=c++20 -fsanitize=fuzzer,address,undefined -Iinclude
 //     tests/fuzz/fuzz_sms_text.cpp src/sms/*.cpp -o fuzz_sms_text
 //   ./fuzz_sms_text tests/fuzz/corpus/sms_text
 //
