@@ -58,7 +58,10 @@ TEST_SUITE("smpp::Receipt") {
         {"ACCEPTD", ReceiptState::accepted},  {"UNKNOWN", ReceiptState::unknown},
         {"REJECTD", ReceiptState::rejected},  {"ENROUTE", ReceiptState::enroute},
     };
-    for (const auto& [word, state] : words) {
+    for (const auto& entry : words) {
+      // Plain locals: clang 14 cannot capture structured bindings (CAPTURE).
+      const auto word = entry.first;
+      const auto state = entry.second;
       CAPTURE(word);
       const auto receipt = parse_receipt(receipt_text(appendix_b("42", word)));
       REQUIRE(receipt.has_value());
@@ -104,7 +107,9 @@ TEST_SUITE("smpp::Receipt") {
         {4, ReceiptState::deleted}, {5, ReceiptState::undeliverable}, {6, ReceiptState::accepted},
         {7, ReceiptState::unknown}, {8, ReceiptState::rejected},
     };
-    for (const auto& [value, state] : values) {
+    for (const auto& entry : values) {
+      const auto value = entry.first;
+      const auto state = entry.second;
       CAPTURE(static_cast<int>(value));
       ShortMessageFields fields;
       fields.tlvs = {id_tlv("m1"), state_tlv(value)};
