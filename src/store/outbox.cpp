@@ -19,9 +19,10 @@ std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, 
   expire.run();
 
   std::vector<OutboundItem> items;
-  auto& select = db.prepare("SELECT id, msisdn, text, created_at FROM outbound "
-                            "INDEXED BY outbound_claim WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
-                            "ORDER BY id LIMIT ?");
+  auto& select = db.prepare(
+      "SELECT id, msisdn, text, created_at FROM outbound "
+      "INDEXED BY outbound_claim WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
+      "ORDER BY id LIMIT ?");
   select.bind(1, link).bind(2, static_cast<std::int64_t>(limit));
   while (select.step()) {
     items.push_back(OutboundItem{select.column_int(0), std::string(link), select.column_text(1),

@@ -8,7 +8,7 @@
 namespace laporsms::store {
 
 struct RecoveryReport {
-  int jobs_requeued = 0;   // inflight upstream jobs put back to pending
+  int jobs_requeued = 0;    // inflight upstream jobs put back to pending
   int replies_unknown = 0;  // replies whose submit_sm was under way
   int replies_requeued = 0; // replies claimed by the outbox but never sent
 };
