@@ -19,7 +19,9 @@ async function runTraffic({ sim, api, daemon, count }) {
     sim.sendMo({ from: msisdn(i), text: `LAPORYAI sampah menumpuk di pasar blok ${i} sudah seminggu` })));
   assert.deepEqual(results.map((r) => r.status), new Array(count).fill(0), 'every MO acknowledged');
   await api.waitForPosts(count, { timeoutMs: 30000 });
-  await waitFor(() => Array.from({ length: count }, (_, i) => sim.messagesTo(msisdn(i)).length >= 2).every(Boolean), {
+  // Whole replies only: the parts of a long reply and the next reply may
+  // interleave, so two messages seen does not mean every part arrived.
+  await waitFor(() => Array.from({ length: count }, (_, i) => sim.messagesTo(msisdn(i)).filter((m) => m.complete).length >= 2).every(Boolean), {
     timeoutMs: 30000, daemon, what: () => `2 replies to each citizen (${sim.submits.length} submits)`,
   });
   const accepted = sim.submits.filter((s) => s.status === 0);
