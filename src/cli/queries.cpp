@@ -1,8 +1,8 @@
 #include <laporsms/cli/queries.hpp>
+#include <laporsms/store/operator.hpp>
 #include <laporsms/util/clock.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 
 namespace laporsms::cli {
@@ -85,20 +85,17 @@ json list_reports(store::Connection& db, const ReportFilter& filter) {
 }
 
 json report_detail(store::Connection& db, const std::string& ref_or_tracking_id) {
-  std::string key = ref_or_tracking_id;
-  if (!key.empty() && key.front() == '#') {
-    key.erase(0, 1);
+  // The same lookup the daemon's retry and resend use.
+  const auto found = store::find_report(db, ref_or_tracking_id);
+  if (!found) {
+    return nullptr;
   }
-  std::string upper = key;
-  std::transform(upper.begin(), upper.end(), upper.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  auto stmt = db.prepare_uncached(std::string(k_report_columns) +
-                                  "WHERE ref = ?1 OR tracking_id = ?2 ORDER BY id DESC LIMIT 1");
-  stmt->bind(1, upper).bind(2, key);
+  const auto id = *found;
+  auto stmt = db.prepare_uncached(std::string(k_report_columns) + "WHERE id = ?");
+  stmt->bind(1, id);
   if (!stmt->step()) {
     return nullptr;
   }
-  const auto id = stmt->column_int(0);
   json report = report_row(*stmt);
 
   json inbound = json::array();
