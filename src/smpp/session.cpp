@@ -41,9 +41,7 @@ Session::Session(asio::any_io_executor executor, SessionConfig config, InboundHa
 Session::~Session() = default;
 
 std::uint32_t Session::next_sequence() {
-  // Sequence numbers run 1..0x7FFFFFFF and wrap (SMPP 3.4 §5.1.4).
-  m_sequence = m_sequence >= 0x7FFFFFFFU ? 1 : m_sequence + 1;
-  return m_sequence;
+  return m_sequence.next();
 }
 
 void Session::note_error(std::string error) {

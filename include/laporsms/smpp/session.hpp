@@ -6,6 +6,7 @@
 #pragma once
 
 #include <laporsms/smpp/pdu.hpp>
+#include <laporsms/smpp/sequence.hpp>
 #include <laporsms/util/net.hpp>
 
 #include <boost/asio/ssl/context.hpp>
@@ -130,7 +131,7 @@ private:
   asio::steady_timer m_receiver_wait;
   asio::steady_timer m_transmitter_wait;
   bool m_stopping = false;
-  std::uint32_t m_sequence = 0;
+  SequenceCounter m_sequence;
   LinkState m_state = LinkState::down;
   std::int64_t m_since_ms = 0;
   std::optional<std::string> m_last_error;
