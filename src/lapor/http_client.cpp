@@ -1,6 +1,7 @@
 // The upstream HTTP/1.1 client: one coroutine per request, a small pool of
 // kept-alive connections, and a counting gate for the requests in flight.
 #include <laporsms/lapor/http_client.hpp>
+#include <laporsms/util/tls.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,7 +10,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -23,7 +23,6 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <fmt/core.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <list>
@@ -64,12 +63,6 @@ bool is_digit(char c) {
 
 bool is_alnum(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
 }
 
 std::string_view default_port(std::string_view scheme) {
@@ -490,13 +483,15 @@ struct HttpClient::Impl {
     }
 
     // SNI carries names only (RFC 6066); the certificate check takes either.
-    if (!is_ip_literal(url.host) &&
-        SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()) != 1) {
+    if (!util::set_server_name(conn->tls->native_handle(), url.host)) {
       co_return tl::make_unexpected(
           make_error(HttpErrorKind::tls, what, "handshake", "cannot set the server name"));
     }
     conn->tls->set_verify_mode(ssl::verify_peer);
-    conn->tls->set_verify_callback(ssl::host_name_verification(url.host));
+    if (!util::expect_peer_name(conn->tls->native_handle(), url.host)) {
+      co_return tl::make_unexpected(
+          make_error(HttpErrorKind::tls, what, "handshake", "cannot set the expected host name"));
+    }
     conn->tcp().expires_at(deadline);
     co_await conn->tls->async_handshake(ssl::stream_base::client,
                                         asio::redirect_error(asio::use_awaitable, ec));
@@ -505,12 +500,9 @@ struct HttpClient::Impl {
         co_return tl::make_unexpected(
             make_error(HttpErrorKind::timeout, what, "handshake", "deadline passed"));
       }
-      std::string reason = ec.message();
-      const long verify = SSL_get_verify_result(conn->tls->native_handle());
-      if (verify != X509_V_OK) {
-        reason += fmt::format(" ({})", X509_verify_cert_error_string(verify));
-      }
-      co_return tl::make_unexpected(make_error(HttpErrorKind::tls, what, "handshake", reason));
+      co_return tl::make_unexpected(
+          make_error(HttpErrorKind::tls, what, "handshake",
+                     util::handshake_failure(ec, conn->tls->native_handle())));
     }
     co_return conn;
   }

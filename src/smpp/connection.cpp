@@ -1,6 +1,7 @@
 #include <laporsms/smpp/codec.hpp>
 #include <laporsms/smpp/connection.hpp>
 #include <laporsms/util/log.hpp>
+#include <laporsms/util/tls.hpp>
 
 #include <array>
 
@@ -83,15 +84,30 @@ awaitable<bool> Connection::open() {
     co_await asio::async_connect(socket(), endpoints, use_awaitable);
     socket().set_option(tcp::no_delay(true));
     if (m_tls) {
-      // SNI and host-name verification against the configured host.
-      SSL_set_tlsext_host_name(m_stream.native_handle(), cfg.host.c_str());
+      // SNI (names only) and host-name verification against the configured host.
+      util::set_server_name(m_stream.native_handle(), cfg.host);
       if (cfg.tls_verify) {
         m_stream.set_verify_mode(asio::ssl::verify_peer);
-        m_stream.set_verify_callback(asio::ssl::host_name_verification(cfg.host));
+        if (!util::expect_peer_name(m_stream.native_handle(), cfg.host)) {
+          deadline.cancel();
+          m_session.note_error(fmt::format("TLS to {}:{}: OpenSSL refused the host name to check",
+                                           cfg.host, cfg.port));
+          close("TLS setup failed");
+          co_return false;
+        }
       } else {
         m_stream.set_verify_mode(asio::ssl::verify_none);
       }
-      co_await m_stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+      boost::system::error_code ec;
+      co_await m_stream.async_handshake(asio::ssl::stream_base::client,
+                                        asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        deadline.cancel();
+        m_session.note_error(fmt::format("TLS handshake with {}:{} failed: {}", cfg.host, cfg.port,
+                                         util::handshake_failure(ec, m_stream.native_handle())));
+        close("TLS handshake failed");
+        co_return false;
+      }
     }
     deadline.cancel();
   } catch (const boost::system::system_error& e) {

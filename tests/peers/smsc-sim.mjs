@@ -16,6 +16,10 @@
 // octet, data_coding 0 -- the usual SMPP convention, read by laporsmsd as
 // default_data_coding = "gsm7". Text with any character outside GSM 03.38 goes
 // as UCS-2 (UTF-16BE, surrogate pairs kept), data_coding 8.
+//
+// Plain TCP by default; given `tls: {key, cert}` it serves SMPP over TLS (the
+// package's TLS server), for [[smsc]] tls = true, and records the handshakes
+// in `tlsHandshakes` and the failed ones in `tlsErrors`.
 
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
@@ -34,6 +38,11 @@ if (!smpp.PDU.prototype[k_raw]) {
   };
   Object.defineProperty(smpp.PDU.prototype, k_raw, { value: true });
 }
+
+// For a submitResponder: the SMSC takes the message (gives it a message id,
+// sends its receipt as receiptPolicy says) but its submit_sm_resp never
+// reaches the ESME.
+export const TakeWithoutAnswer = Symbol('take-without-answer');
 
 export const Status = Object.freeze({
   ESME_ROK: 0x00,
@@ -341,10 +350,17 @@ export class SmscSimulator extends EventEmitter {
   #nextSessionIndex = 0;
   #nextMessageId = 1;
   #waiters = new Set();
+  #tls = null; // {key, cert} when serving SMPP over TLS
 
   // `logger`: a function taking one line, or an object with info(); phone numbers are masked.
-  constructor({ systemId = 'laporsms', password = 'secret', logger = null } = {}) {
+  // `tls`: null (the default) serves plain TCP; {key, cert} (PEM, string or Buffer) serves
+  // SMPP over TLS with that certificate (sessions start once the handshake is done).
+  constructor({ systemId = 'laporsms', password = 'secret', logger = null, tls = null } = {}) {
     super();
+    if (tls !== null && (!tls?.key || !tls?.cert)) {
+      throw new Error('tls needs {key, cert}: the PEM key and certificate the simulator serves');
+    }
+    this.#tls = tls ? { key: tls.key, cert: tls.cert } : null;
     this.#systemId = systemId;
     this.#password = password;
     if (typeof logger === 'function') {
@@ -362,6 +378,11 @@ export class SmscSimulator extends EventEmitter {
     this.genericNacks = []; // {time, sessionIndex, sequence, status}
     this.protocolErrors = []; // {time, sessionIndex, error}
     this.connections = 0;
+    // TLS handshakes that failed (the peer refused our certificate, or spoke plain SMPP):
+    // {time, code, message}. Always empty without `tls`.
+    this.tlsErrors = [];
+    // TLS handshakes that succeeded: {time, protocol, cipher, servername (the SNI the peer sent)}.
+    this.tlsHandshakes = [];
     // Every response PDU the daemon sent: {time, sessionIndex, command, commandId, sequence, status}.
     this.responses = [];
     // Every enquire_link the daemon sent, answered or not: {time, sessionIndex, answered}.
@@ -372,8 +393,9 @@ export class SmscSimulator extends EventEmitter {
     this.sessionHistory = [];
     // Delivery receipts sent: {time, sessionIndex, messageId, destination, state, form, status}.
     this.receipts = [];
-    // (submitRecord) → status number, null to leave the submit_sm unanswered,
-    // or a Promise of either. Null means always ESME_ROK.
+    // (submitRecord) → status number, null to leave the submit_sm unanswered
+    // (and not taken), TakeWithoutAnswer, or a Promise of any of these. Null
+    // means always ESME_ROK.
     this.submitResponder = null;
     // (acceptedSubmitRecord) → null for no receipt, or {state: 'DELIVRD'|'UNDELIV'|…,
     // form: 'tlv'|'text'|'both', delayMs}; delayMs 0 sends it right behind the submit_sm_resp.
@@ -384,10 +406,15 @@ export class SmscSimulator extends EventEmitter {
     return this.#port;
   }
 
+  // True when serving SMPP over TLS.
+  get secure() {
+    return this.#tls !== null;
+  }
+
   // Listens on 127.0.0.1, port chosen by the system; resolves the port.
   async start() {
     await this.#listen(0);
-    this.#log(`smsc-sim listening on 127.0.0.1:${this.#port}`);
+    this.#log(`smsc-sim listening on 127.0.0.1:${this.#port}${this.#tls ? ' (TLS)' : ''}`);
     return this.#port;
   }
 
@@ -782,7 +809,26 @@ export class SmscSimulator extends EventEmitter {
   }
 
   #listen(port) {
-    const server = smpp.createServer((session) => this.#accept(session));
+    const accept = (session) => this.#accept(session);
+    // With key and cert the package makes a tls.Server; its 'session' comes after the handshake.
+    const server = this.#tls
+      ? smpp.createServer({ ...this.#tls, handshakeTimeout: 10000 }, accept)
+      : smpp.createServer(accept);
+    if (this.#tls) {
+      server.on('tlsClientError', (error) => {
+        this.tlsErrors.push({ time: Date.now(), code: error.code ?? null, message: error.message });
+        this.#log(`smsc-sim TLS handshake failed: ${error.message.trim()}`);
+        this.#notify();
+      });
+      // Registered after the package's own listener, so this runs once the session exists.
+      server.on('secureConnection', (socket) => {
+        this.tlsHandshakes.push({
+          time: Date.now(), protocol: socket.getProtocol(), cipher: socket.getCipher()?.name ?? null,
+          servername: socket.servername || null,
+        });
+        this.#notify();
+      });
+    }
     server.on('error', (error) => this.#log(`smsc-sim server error: ${error.message}`));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -995,6 +1041,21 @@ export class SmscSimulator extends EventEmitter {
     let status = Status.ESME_ROK;
     if (this.submitResponder) {
       status = await this.submitResponder(record);
+    }
+    if (status === TakeWithoutAnswer && !entry.silent) {
+      // The SMSC keeps the message (and may send its receipt) but the
+      // submit_sm_resp is lost on the way: the ESME cannot tell this from a
+      // message that never arrived.
+      record.status = Status.ESME_ROK;
+      record.messageId = `sim${String(this.#nextMessageId++).padStart(8, '0')}`;
+      if (this.receiptPolicy) {
+        this.#scheduleReceipt(record);
+      }
+      this.#log(`smsc-sim submit_sm #${pdu.sequence_number} to ${maskMsisdn(record.destination)} ` +
+        'taken, its response withheld');
+      this.emit('submit_sm', record);
+      this.#notify();
+      return;
     }
     if (status === null || status === undefined || entry.silent) {
       this.#log(`smsc-sim submit_sm #${pdu.sequence_number} to ${maskMsisdn(record.destination)} left unanswered`);
