@@ -1,5 +1,6 @@
 #include <laporsms/app/config.hpp>
 #include <laporsms/app/duration.hpp>
+#include <laporsms/util/tls.hpp>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -550,6 +551,9 @@ fs::path read_ca_file(const Section& s) {
     s.fail_at("ca_file",
               fmt::format("'{}' is not a readable file (a PEM CA bundle)", path.string()));
   }
+  if (auto problem = util::ca_file_problem(path)) {
+    s.fail_at("ca_file", std::move(*problem));
+  }
   return path;
 }
 
@@ -593,6 +597,7 @@ SmscConfig read_smsc(const Section& s) {
   s.read_duration("enquire_link_interval", link.enquire_link_interval);
   s.read_duration("response_timeout", link.response_timeout);
   s.read_duration("reply_max_age", link.reply_max_age);
+  s.read_duration("unknown_resend_after", link.unknown_resend_after, milliseconds(0));
   s.read_integer("window", link.window, 1, 1000);
   s.read_integer("submit_rate", link.submit_rate, 1, std::numeric_limits<unsigned>::max());
   s.read_duration("reconnect_min", link.reconnect_min);
@@ -663,7 +668,8 @@ void read_links(const fs::path& file, const toml::table& root, Config& config) {
                            "reconnect_max",
                            "default_data_coding",
                            "fallback",
-                           "reply_max_age"});
+                           "reply_max_age",
+                           "unknown_resend_after"});
     SmscConfig link = read_smsc(section);
     for (std::size_t j = 0; j < config.smsc.size(); ++j) {
       if (ascii_lower(config.smsc[j].name) == ascii_lower(link.name)) {

@@ -5,6 +5,8 @@
 #include <laporsms/lapor/forwarder.hpp>
 #include <laporsms/lapor/status_poller.hpp>
 #include <laporsms/smpp/session.hpp>
+#include <laporsms/sms/msisdn.hpp>
+#include <laporsms/store/doubt.hpp>
 #include <laporsms/store/intake.hpp>
 #include <laporsms/store/operator.hpp>
 #include <laporsms/store/recovery.hpp>
@@ -187,7 +189,8 @@ public:
     if (recovered.jobs_requeued > 0 || recovered.replies_unknown > 0 ||
         recovered.replies_requeued > 0) {
       log::warn("recovery: {} upstream job(s) back in the queue, {} reply(ies) in doubt marked "
-                "unknown (not resent), {} unsent reply(ies) back in the queue",
+                "unknown (judged by their receipts, never resent blindly), {} unsent reply(ies) "
+                "back in the queue",
                 recovered.jobs_requeued, recovered.replies_unknown, recovered.replies_requeued);
     }
     auto ex = m_io.get_executor();
@@ -201,6 +204,7 @@ public:
     }
     asio::co_spawn(ex, sweep_incomplete_messages(), asio::detached);
     asio::co_spawn(ex, prune_old_rows(), asio::detached);
+    asio::co_spawn(ex, judge_replies_in_doubt(), asio::detached);
     asio::co_spawn(ex, m_control->run(), asio::detached);
     m_signals.async_wait([this](boost::system::error_code ec, int signo) {
       if (!ec) {
@@ -330,6 +334,58 @@ private:
           link->outbox->wake();
         }
         m_forwarder->wake();
+      }
+    }
+  }
+
+  // Replies whose submit_sm got no response: settled by a later receipt, or
+  // sent once more when receipts flow for later replies but not for them.
+  awaitable<void> judge_replies_in_doubt() {
+    auto period = 60'000ms;
+    for (const auto& link : m_links) {
+      if (link->config.unknown_resend_after > 0ms) {
+        period = std::min<std::chrono::milliseconds>(period, link->config.unknown_resend_after / 4);
+      }
+    }
+    period = std::max<std::chrono::milliseconds>(period, 1s);
+    asio::steady_timer timer(m_io);
+    while (!m_stopping) {
+      timer.expires_after(period);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      for (auto& link : m_links) {
+        if (m_stopping || link->config.unknown_resend_after <= 0ms) {
+          continue;
+        }
+        const auto now = util::now_ms();
+        store::DoubtPolicy policy;
+        policy.judge_after_ms = link->config.unknown_resend_after.count();
+        policy.created_after = now - link->config.reply_max_age.count();
+        policy.settle_ms = std::min<std::int64_t>(policy.settle_ms, policy.judge_after_ms / 2);
+        auto judge = [name = link->config.name, policy](store::Connection& db) {
+          return store::resolve_in_doubt(db, name, util::now_ms(), policy);
+        };
+        store::DoubtResult result;
+        try {
+          result = co_await m_store.execute(std::move(judge));
+        } catch (const std::exception& e) {
+          log::error("outbox {}: cannot judge replies in doubt: {}", link->config.name, e.what());
+          continue;
+        }
+        for (const auto& found : result.found_receipt) {
+          log::info("outbox {}: reply {} to {} was in doubt; its delivery receipt came ({}): "
+                    "not sent again",
+                    link->config.name, found.outbound_id, sms::mask_msisdn(found.msisdn),
+                    found.state);
+        }
+        for (const auto& resent : result.resent) {
+          log::warn("outbox {}: reply {} to {} was in doubt; no receipt came for it while later "
+                    "replies got theirs: sending it again",
+                    link->config.name, resent.outbound_id, sms::mask_msisdn(resent.msisdn));
+        }
+        if (!result.resent.empty()) {
+          link->outbox->wake();
+        }
       }
     }
   }

@@ -165,8 +165,10 @@ awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,
     co_return smpp::status::ok; // intermediate (ENROUTE, ACCEPTD)
   }
   try {
-    auto record = [id = receipt->message_id, st = *state](store::Connection& db) {
-      return store::record_receipt(db, id, st, util::now_ms());
+    store::ReceiptRecord facts{receipt->message_id, *state,
+                               sms::normalize_msisdn(message.source.addr), receipt->excerpt};
+    auto record = [facts = std::move(facts)](store::Connection& db) {
+      return store::record_receipt(db, facts, util::now_ms());
     };
     const bool known = co_await m_store.execute(std::move(record));
     if (!known) {

@@ -82,9 +82,10 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   const auto id = item.id;
   // Recorded, and committed, right before the first part leaves: a crash
   // after this point leaves the reply in doubt, never silently resent.
-  smpp::Session::BeforeWrite mark_started = [&store, id]() -> awaitable<bool> {
-    auto mark = [id](store::Connection& db) {
-      store::mark_submit_started(db, id, util::now_ms());
+  const auto part_count = parts.size();
+  smpp::Session::BeforeWrite mark_started = [&store, id, part_count]() -> awaitable<bool> {
+    auto mark = [id, part_count](store::Connection& db) {
+      store::mark_submit_started(db, id, part_count, util::now_ms());
       return true;
     };
     co_return co_await store.execute(std::move(mark));
@@ -97,8 +98,13 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
     pdu.data_coding = part.data_coding;
     pdu.registered_delivery = 1; // a receipt tells us delivered or not
     pdu.short_message = part.short_message;
-    last = co_await m_session.submit(
-        std::move(pdu), message_ids.empty() ? mark_started : smpp::Session::BeforeWrite{});
+    // Named, not a temporary in the co_await expression (g++ 12 frees such
+    // temporaries twice).
+    smpp::Session::BeforeWrite before_write;
+    if (message_ids.empty()) {
+      before_write = mark_started;
+    }
+    last = co_await m_session.submit(std::move(pdu), std::move(before_write));
     if (last.status != smpp::SubmitStatus::accepted) {
       break;
     }
@@ -121,8 +127,8 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
                                          parts.size(), last.error);
     log::warn("outbox {}: reply {} to {} left in doubt: {}", link, id,
               sms::mask_msisdn(item.msisdn), error);
-    record = [id, error, now](store::Connection& db) {
-      store::record_submit_unknown(db, id, error, now);
+    record = [id, message_ids, part_count, error, now](store::Connection& db) {
+      store::record_submit_unknown(db, id, message_ids, part_count, error, now);
       return true;
     };
   } else {

@@ -57,19 +57,27 @@ std::optional<ReceiptState> state_from_tlv(std::uint8_t value) {
   }
 }
 
-// The value after "key:" in the receipt text, up to the next blank.
-std::string_view field(std::string_view text, std::string_view key) {
+// Where the value of "key:" starts in the receipt text, or npos. Whole keys
+// only: "id:" must not match inside "sub_id:".
+std::size_t value_start(std::string_view text, std::string_view key) {
   std::size_t pos = 0;
   while ((pos = text.find(key, pos)) != std::string_view::npos) {
-    // Match whole keys only ("id:" must not match inside "sub_id:").
     if (pos == 0 || text[pos - 1] == ' ') {
-      const auto start = pos + key.size();
-      const auto end = text.find(' ', start);
-      return text.substr(start, end == std::string_view::npos ? text.size() - start : end - start);
+      return pos + key.size();
     }
     pos += key.size();
   }
-  return {};
+  return std::string_view::npos;
+}
+
+// The value after "key:" in the receipt text, up to the next blank.
+std::string_view field(std::string_view text, std::string_view key) {
+  const auto start = value_start(text, key);
+  if (start == std::string_view::npos) {
+    return {};
+  }
+  const auto end = text.find(' ', start);
+  return text.substr(start, end == std::string_view::npos ? text.size() - start : end - start);
 }
 
 } // namespace
@@ -109,6 +117,13 @@ std::optional<Receipt> parse_receipt(const ShortMessageFields& message) {
     return std::nullopt;
   }
   receipt.state = *state;
+  // "text:" comes last and may hold blanks: it runs to the end.
+  if (const auto start = value_start(text, "text:"); start != std::string_view::npos) {
+    receipt.excerpt = std::string(text.substr(start));
+    while (!receipt.excerpt.empty() && receipt.excerpt.back() == '\0') {
+      receipt.excerpt.pop_back();
+    }
+  }
   return receipt;
 }
 

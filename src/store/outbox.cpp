@@ -38,18 +38,16 @@ std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, 
   return items;
 }
 
-void mark_submit_started(Connection& db, std::int64_t outbound_id, std::int64_t now) {
-  auto& mark = db.prepare("UPDATE outbound SET submit_started_at = ?, updated_at = ? WHERE id = ?");
-  mark.bind(1, now).bind(2, now).bind(3, outbound_id);
+void mark_submit_started(Connection& db, std::int64_t outbound_id, std::size_t parts,
+                         std::int64_t now) {
+  auto& mark = db.prepare(
+      "UPDATE outbound SET submit_started_at = ?, parts = ?, updated_at = ? WHERE id = ?");
+  mark.bind(1, now).bind(2, static_cast<std::int64_t>(parts)).bind(3, now).bind(4, outbound_id);
   mark.run();
 }
 
-void record_submitted(Connection& db, std::int64_t outbound_id,
-                      const std::vector<std::string>& message_ids, std::int64_t now) {
-  auto& update = db.prepare("UPDATE outbound SET state = 'submitted', parts = ?, updated_at = ?, "
-                            "last_error = NULL WHERE id = ?");
-  update.bind(1, static_cast<std::int64_t>(message_ids.size())).bind(2, now).bind(3, outbound_id);
-  update.run();
+void record_parts(Connection& db, std::int64_t outbound_id,
+                  const std::vector<std::string>& message_ids, std::int64_t now) {
   auto& part = db.prepare("INSERT OR REPLACE INTO outbound_parts "
                           "(outbound_id, part, message_id, state, updated_at) "
                           "VALUES (?, ?, ?, 'submitted', ?)");
@@ -61,22 +59,28 @@ void record_submitted(Connection& db, std::int64_t outbound_id,
     part.run();
     part.reset();
   }
-  auto& early = db.prepare("SELECT state FROM early_receipts WHERE message_id = ?");
-  auto& forget = db.prepare("DELETE FROM early_receipts WHERE message_id = ?");
+  auto& early = db.prepare("DELETE FROM early_receipts WHERE message_id = ? "
+                           "RETURNING state, msisdn, excerpt");
   for (const auto& id : message_ids) {
     early.bind(1, id);
-    std::optional<std::string> state;
+    std::optional<ReceiptRecord> receipt;
     if (early.step()) {
-      state = early.column_text(0);
+      receipt = ReceiptRecord{id, early.column_text(0), early.column_text(1), early.column_text(2)};
     }
     early.reset();
-    if (state) {
-      forget.bind(1, id);
-      forget.run();
-      forget.reset();
-      record_receipt(db, id, *state, now);
+    if (receipt) {
+      record_receipt(db, *receipt, now);
     }
   }
+}
+
+void record_submitted(Connection& db, std::int64_t outbound_id,
+                      const std::vector<std::string>& message_ids, std::int64_t now) {
+  auto& update = db.prepare("UPDATE outbound SET state = 'submitted', parts = ?, updated_at = ?, "
+                            "last_error = NULL WHERE id = ?");
+  update.bind(1, static_cast<std::int64_t>(message_ids.size())).bind(2, now).bind(3, outbound_id);
+  update.run();
+  record_parts(db, outbound_id, message_ids, now);
 }
 
 void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_view error,
@@ -93,12 +97,17 @@ void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_
   update.run();
 }
 
-void record_submit_unknown(Connection& db, std::int64_t outbound_id, std::string_view error,
-                           std::int64_t now) {
-  auto& update = db.prepare(
-      "UPDATE outbound SET state = 'unknown', last_error = ?, updated_at = ? WHERE id = ?");
-  update.bind(1, error).bind(2, now).bind(3, outbound_id);
+void record_submit_unknown(Connection& db, std::int64_t outbound_id,
+                           const std::vector<std::string>& message_ids, std::size_t total_parts,
+                           std::string_view error, std::int64_t now) {
+  auto& update = db.prepare("UPDATE outbound SET state = 'unknown', parts = ?, last_error = ?, "
+                            "updated_at = ? WHERE id = ?");
+  update.bind(1, static_cast<std::int64_t>(total_parts))
+      .bind(2, error)
+      .bind(3, now)
+      .bind(4, outbound_id);
   update.run();
+  record_parts(db, outbound_id, message_ids, now);
 }
 
 std::int64_t queued_count(Connection& db, std::string_view link) {
@@ -113,18 +122,20 @@ std::int64_t queued_count(Connection& db, std::string_view link) {
 
 namespace laporsms::store {
 
-bool record_receipt(Connection& db, std::string_view message_id, std::string_view state,
-                    std::int64_t now) {
+bool record_receipt(Connection& db, const ReceiptRecord& receipt, std::int64_t now) {
   auto& find = db.prepare("SELECT outbound_id FROM outbound_parts WHERE message_id = ? "
                           "ORDER BY outbound_id DESC LIMIT 1");
-  find.bind(1, message_id);
+  find.bind(1, receipt.message_id);
   if (!find.step()) {
     find.reset();
-    // The part's message id may not be written yet (the receipt overtook
-    // it): keep the receipt for record_submitted to apply.
-    auto& keep = db.prepare(
-        "INSERT OR REPLACE INTO early_receipts (message_id, state, received_at) VALUES (?,?,?)");
-    keep.bind(1, message_id).bind(2, state).bind(3, now);
+    auto& keep = db.prepare("INSERT OR REPLACE INTO early_receipts "
+                            "(message_id, state, received_at, msisdn, excerpt) "
+                            "VALUES (?, ?, ?, ?, ?)");
+    keep.bind(1, receipt.message_id)
+        .bind(2, receipt.state)
+        .bind(3, now)
+        .bind(4, receipt.msisdn)
+        .bind(5, receipt.excerpt);
     keep.run();
     return false;
   }
@@ -132,14 +143,20 @@ bool record_receipt(Connection& db, std::string_view message_id, std::string_vie
   find.reset();
   auto& part = db.prepare("UPDATE outbound_parts SET state = ?, updated_at = ? WHERE outbound_id = "
                           "? AND message_id = ?");
-  part.bind(1, state).bind(2, now).bind(3, outbound_id).bind(4, message_id);
+  part.bind(1, receipt.state).bind(2, now).bind(3, outbound_id).bind(4, receipt.message_id);
   part.run();
+  auto& clock = db.prepare(
+      "INSERT INTO receipt_clock (link, last_outbound_id, last_at) "
+      "SELECT link, id, ?2 FROM outbound WHERE id = ?1 ON CONFLICT (link) DO UPDATE SET "
+      "last_outbound_id = max(last_outbound_id, excluded.last_outbound_id), last_at = ?2");
+  clock.bind(1, outbound_id).bind(2, now);
+  clock.run();
   // The reply's state: delivered only when every part is; otherwise the
   // first final failure of any part.
   auto& summary = db.prepare(
-      "SELECT count(*), sum(state = 'delivered'), "
+      "SELECT (SELECT parts FROM outbound WHERE id = ?1), sum(state = 'delivered'), "
       "max(CASE state WHEN 'undeliverable' THEN 3 WHEN 'expired' THEN 2 WHEN 'unknown' THEN 1 "
-      "ELSE 0 END) FROM outbound_parts WHERE outbound_id = ?");
+      "ELSE 0 END) FROM outbound_parts WHERE outbound_id = ?1");
   summary.bind(1, outbound_id);
   std::string_view reply_state;
   if (summary.step()) {

@@ -10,7 +10,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 2> k_migrations = {
+constexpr std::array<std::string_view, 3> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -142,6 +142,23 @@ CREATE TABLE early_receipts (
   message_id TEXT PRIMARY KEY,
   state TEXT NOT NULL,
   received_at INTEGER NOT NULL
+);
+)sql",
+    // 3: replies in doubt (no submit_sm_resp) are looked for in later receipts.
+    R"sql(
+-- Who a receipt speaks of and how its text begins, to tie a receipt whose
+-- message id we never learnt to the reply in doubt it belongs to.
+ALTER TABLE early_receipts ADD COLUMN msisdn TEXT NOT NULL DEFAULT '';
+ALTER TABLE early_receipts ADD COLUMN excerpt TEXT NOT NULL DEFAULT '';
+CREATE INDEX early_receipts_msisdn ON early_receipts(msisdn, received_at);
+ALTER TABLE outbound ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;
+-- Per link (the reply's own, whichever link carried it), the newest reply a
+-- receipt came back for: proof that receipts flow, without which a missing
+-- receipt proves nothing.
+CREATE TABLE receipt_clock (
+  link TEXT PRIMARY KEY,
+  last_outbound_id INTEGER NOT NULL,
+  last_at INTEGER NOT NULL
 );
 )sql",
 };

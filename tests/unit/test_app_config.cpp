@@ -87,6 +87,20 @@ std::string link_with_password_file(const fs::path& file) {
          file.string() + "\"\n";
 }
 
+// A self-signed CA certificate (EC P-256), only ever loaded, never trusted.
+constexpr const char* k_test_ca_pem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjTCCATOgAwIBAgIUYSPSDuqoD2G7WtXb1f2I6mrpN4wwCgYIKoZIzj0EAwIw\n"
+    "GzEZMBcGA1UEAwwQbGFwb3JzbXMgdGVzdCBDQTAgFw0yNjExMzAwNTMxNTJaGA8y\n"
+    "MTI2MTEwNjA1MzE1MlowGzEZMBcGA1UEAwwQbGFwb3JzbXMgdGVzdCBDQTBZMBMG\n"
+    "ByqGSM49AgEGCCqGSM49AwEHA0IABHtJf4FHf2G3Vtwb5Sf7PDGu7VVOYNk9EYdN\n"
+    "jvsEOtfzeHfHKQVa4IT/XztoJvFH7Tzy1S+Uv5z5LMICIU1SKxSjUzBRMB0GA1Ud\n"
+    "DgQWBBQBR1cLrH4JxuF8MepGBnkOofEr5jAfBgNVHSMEGDAWgBQBR1cLrH4JxuF8\n"
+    "MepGBnkOofEr5jAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDS\n"
+    "Ck50PSC5oC/P1dU3kmSiT23JeBoRFxzG115Dv1dNzQIgBF5u3MlQ4k+DVoHxQ9T4\n"
+    "GmtSzpr7paWhA4Q8Uhds6iI=\n"
+    "-----END CERTIFICATE-----\n";
+
 } // namespace
 
 TEST_SUITE("app::Config") {
@@ -114,6 +128,7 @@ TEST_SUITE("app::Config") {
     CHECK(link.reconnect_max == 60s);
     CHECK(link.default_data_coding == laporsms::sms::DefaultCoding::gsm7);
     CHECK(link.fallback.empty());
+    CHECK(link.unknown_resend_after == 10min);
 
     CHECK(config.store.path == "/var/lib/laporsms/laporsms.db");
     CHECK(config.store.synchronous == StoreConfig::Synchronous::full);
@@ -374,7 +389,7 @@ log_level = "debug"
           "bind, address_range, "
           "source_addr, source_addr_ton, source_addr_npi, enquire_link_interval, "
           "response_timeout, window, submit_rate, reconnect_min, reconnect_max, "
-          "default_data_coding, fallback, reply_max_age");
+          "default_data_coding, fallback, reply_max_age, unknown_resend_after");
     CHECK(error_of(minimal_and("[zz]\n[aa]\n")).find("test.toml:5: key 'zz': unknown table") == 0);
   }
 
@@ -543,6 +558,11 @@ log_level = "debug"
           "\"w\" (use ms, s, m, h or d)");
     CHECK(parse_ok(minimal_and("[daemon]\nshutdown_grace = \"0s\"\n")).daemon.shutdown_grace ==
           0ms);
+    // 0 turns the judging of replies in doubt off.
+    CHECK(parse_ok(minimal_and("unknown_resend_after = \"0s\"\n")).smsc[0].unknown_resend_after ==
+          0ms);
+    CHECK(parse_ok(minimal_and("unknown_resend_after = \"30m\"\n")).smsc[0].unknown_resend_after ==
+          30min);
   }
 
   TEST_CASE("enumerations list their choices") {
@@ -709,15 +729,23 @@ log_level = "debug"
           "(the lapor-xml API has no status read-back); remove it or change the adapter");
   }
 
-  TEST_CASE("ca_file must exist") {
+  TEST_CASE("ca_file must exist and hold a certificate") {
     const TempDir dir;
-    const fs::path bundle = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n", k_0644);
+    const fs::path bundle = dir.write("ca.pem", k_test_ca_pem, k_0644);
     CHECK(parse_ok(minimal_and("[upstream]\nca_file = \"" + bundle.string() + "\"\n"))
               .upstream.ca_file == bundle);
     CHECK(error_of(minimal_and("[upstream]\nca_file = \"" + (dir.path() / "no.pem").string() +
                                "\"\n")) == "test.toml:6: key 'upstream.ca_file': '" +
                                                (dir.path() / "no.pem").string() +
                                                "' is not a readable file (a PEM CA bundle)");
+    // Found at check time, not when the daemon starts.
+    const fs::path broken = dir.write("broken.pem", "-----BEGIN CERTIFICATE-----\n", k_0644);
+    const auto error =
+        error_of(minimal_and("[[smsc]]\nname = \"b\"\nhost = \"h\"\nsystem_id = \"s\"\n"
+                             "password = \"p\"\ntls = true\nca_file = \"" +
+                             broken.string() + "\"\n"));
+    CHECK(error.find("key 'smsc[1].ca_file': '" + broken.string() + "' holds no PEM certificate") !=
+          std::string::npos);
   }
 
   TEST_CASE("each reply may use only its own placeholders") {

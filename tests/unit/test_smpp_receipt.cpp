@@ -49,6 +49,20 @@ TEST_SUITE("smpp::Receipt") {
     REQUIRE(receipt.has_value());
     CHECK(receipt->message_id == "7f3a9c01");
     CHECK(receipt->state == ReceiptState::delivered);
+    CHECK(receipt->excerpt == "LAPORYAI jalan rusak");
+  }
+
+  TEST_CASE("the excerpt runs to the end of the text, blanks and all, and is empty without text:") {
+    auto receipt =
+        parse_receipt(receipt_text(std::string("id:9 stat:UNDELIV text:Terima kasih, lap") + '\0'));
+    REQUIRE(receipt.has_value());
+    CHECK(receipt->excerpt == "Terima kasih, lap");
+    receipt = parse_receipt(receipt_text("id:9 stat:UNDELIV err:001"));
+    REQUIRE(receipt.has_value());
+    CHECK(receipt->excerpt.empty());
+    receipt = parse_receipt(receipt_text("id:9 stat:DELIVRD subtext:abc"));
+    REQUIRE(receipt.has_value());
+    CHECK(receipt->excerpt.empty());
   }
 
   TEST_CASE("knows every stat word of appendix B") {

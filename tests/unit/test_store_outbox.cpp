@@ -161,7 +161,7 @@ TEST_SUITE("store::outbox") {
     TestDb t;
     const auto id = queue(t.db, "telkomsel", "satu", k_t0);
     REQUIRE(claim_outbound(t.db, "telkomsel", 10, k_t0, 0).size() == 1);
-    record_submit_unknown(t.db, id, "response timeout", k_t0 + 10'000);
+    record_submit_unknown(t.db, id, {}, 1, "response timeout", k_t0 + 10'000);
     const auto row = reply(t.db, id);
     CHECK(row.state == "unknown");
     CHECK(row.last_error == "response timeout");
@@ -172,7 +172,7 @@ TEST_SUITE("store::outbox") {
   TEST_CASE("a receipt for a single part delivers the reply") {
     TestDb t;
     const auto id = submitted(t.db, {"abc123"});
-    CHECK(record_receipt(t.db, "abc123", "delivered", k_t0 + 5000));
+    CHECK(record_receipt(t.db, {"abc123", "delivered", "", ""}, k_t0 + 5000));
     CHECK(reply(t.db, id).state == "delivered");
     CHECK(part_state(t.db, id, 1) == "delivered");
   }
@@ -180,12 +180,12 @@ TEST_SUITE("store::outbox") {
   TEST_CASE("a multipart reply is delivered only when every part is") {
     TestDb t;
     const auto id = submitted(t.db, {"p1", "p2", "p3"});
-    CHECK(record_receipt(t.db, "p2", "delivered", k_t0 + 1));
+    CHECK(record_receipt(t.db, {"p2", "delivered", "", ""}, k_t0 + 1));
     CHECK(reply(t.db, id).state == "submitted");
-    CHECK(record_receipt(t.db, "p1", "delivered", k_t0 + 2));
+    CHECK(record_receipt(t.db, {"p1", "delivered", "", ""}, k_t0 + 2));
     CHECK(reply(t.db, id).state == "submitted");
     CHECK(part_state(t.db, id, 3) == "submitted");
-    CHECK(record_receipt(t.db, "p3", "delivered", k_t0 + 3));
+    CHECK(record_receipt(t.db, {"p3", "delivered", "", ""}, k_t0 + 3));
     CHECK(reply(t.db, id).state == "delivered");
   }
 
@@ -193,27 +193,27 @@ TEST_SUITE("store::outbox") {
     TestDb t;
     SUBCASE("undeliverable over expired and delivered") {
       const auto id = submitted(t.db, {"a1", "a2", "a3"});
-      record_receipt(t.db, "a1", "delivered", k_t0 + 1);
-      record_receipt(t.db, "a3", "undeliverable", k_t0 + 2);
-      record_receipt(t.db, "a2", "expired", k_t0 + 3);
+      record_receipt(t.db, {"a1", "delivered", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"a3", "undeliverable", "", ""}, k_t0 + 2);
+      record_receipt(t.db, {"a2", "expired", "", ""}, k_t0 + 3);
       CHECK(reply(t.db, id).state == "undeliverable");
     }
     SUBCASE("expired over unknown") {
       const auto id = submitted(t.db, {"b1", "b2"});
-      record_receipt(t.db, "b1", "unknown", k_t0 + 1);
-      record_receipt(t.db, "b2", "expired", k_t0 + 2);
+      record_receipt(t.db, {"b1", "unknown", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"b2", "expired", "", ""}, k_t0 + 2);
       CHECK(reply(t.db, id).state == "expired");
     }
     SUBCASE("unknown over delivered") {
       const auto id = submitted(t.db, {"c1", "c2"});
-      record_receipt(t.db, "c1", "delivered", k_t0 + 1);
-      record_receipt(t.db, "c2", "unknown", k_t0 + 2);
+      record_receipt(t.db, {"c1", "delivered", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"c2", "unknown", "", ""}, k_t0 + 2);
       CHECK(reply(t.db, id).state == "unknown");
     }
     SUBCASE("a later delivered part does not undo a failure") {
       const auto id = submitted(t.db, {"d1", "d2"});
-      record_receipt(t.db, "d1", "undeliverable", k_t0 + 1);
-      record_receipt(t.db, "d2", "delivered", k_t0 + 2);
+      record_receipt(t.db, {"d1", "undeliverable", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"d2", "delivered", "", ""}, k_t0 + 2);
       CHECK(reply(t.db, id).state == "undeliverable");
       CHECK(part_state(t.db, id, 2) == "delivered");
     }
@@ -222,8 +222,8 @@ TEST_SUITE("store::outbox") {
   TEST_CASE("a receipt for a message id we never sent changes nothing") {
     TestDb t;
     const auto id = submitted(t.db, {"known"});
-    CHECK_FALSE(record_receipt(t.db, "unknown-id", "delivered", k_t0 + 1));
-    CHECK_FALSE(record_receipt(t.db, "", "delivered", k_t0 + 1));
+    CHECK_FALSE(record_receipt(t.db, {"unknown-id", "delivered", "", ""}, k_t0 + 1));
+    CHECK_FALSE(record_receipt(t.db, {"", "delivered", "", ""}, k_t0 + 1));
     CHECK(reply(t.db, id).state == "submitted");
     CHECK(part_state(t.db, id, 1) == "submitted");
   }

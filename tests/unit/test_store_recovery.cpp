@@ -45,7 +45,7 @@ TEST_SUITE("store::recovery") {
     // a's reply was being submitted; c's was submitted and confirmed.
     const auto reply_a = claim_outbound(t.db, "telkomsel", 10, k_t0 + 30, 0);
     REQUIRE(reply_a.size() == 1);
-    mark_submit_started(t.db, reply_a[0].id, k_t0 + 30);
+    mark_submit_started(t.db, reply_a[0].id, 1, k_t0 + 30);
     const auto reply_c = claim_outbound(t.db, "xl", 10, k_t0 + 30, 0);
     REQUIRE(reply_c.size() == 1);
     record_submitted(t.db, reply_c[0].id, {"m-1"}, k_t0 + 31);
@@ -105,7 +105,7 @@ TEST_SUITE("store::recovery") {
     claim_due_jobs(t.db, k_t0, 10);
     const auto claimed = claim_outbound(t.db, "telkomsel", 10, k_t0, 0);
     REQUIRE(claimed.size() == 1);
-    mark_submit_started(t.db, claimed[0].id, k_t0);
+    mark_submit_started(t.db, claimed[0].id, 1, k_t0);
     report = recover_on_startup(t.db, k_t0 + 1);
     CHECK(report.jobs_requeued == 1);
     CHECK(report.replies_unknown == 1);
@@ -125,7 +125,7 @@ TEST_SUITE("store::recovery") {
     file_report(t.db, "628100000002", "laporan kedua di sini juga", k_t0);
     const auto claimed = claim_outbound(t.db, "telkomsel", 10, k_t0, 0);
     REQUIRE(claimed.size() == 2);
-    mark_submit_started(t.db, claimed[0].id, k_t0 + 1);
+    mark_submit_started(t.db, claimed[0].id, 1, k_t0 + 1);
     const auto report = recover_on_startup(t.db, k_t0 + 2);
     CHECK(report.replies_unknown == 1);
     CHECK(report.replies_requeued == 1);

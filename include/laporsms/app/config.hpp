@@ -48,6 +48,11 @@ struct SmscConfig {
   // A reply still queued after this long is not sent at all (marked expired):
   // a "received" SMS days late only confuses the citizen.
   std::chrono::milliseconds reply_max_age{std::chrono::hours(24)};
+  // A reply whose submit_sm got no response is judged after this long: a
+  // receipt for it means the SMSC had it; none, while later replies got
+  // theirs, means it did not, and it is sent once more. 0: never judged
+  // (it stays unknown for an operator).
+  std::chrono::milliseconds unknown_resend_after{std::chrono::minutes(10)};
 
   bool operator==(const SmscConfig&) const = default;
 };

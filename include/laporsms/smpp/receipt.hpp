@@ -23,6 +23,10 @@ enum class ReceiptState {
 struct Receipt {
   std::string message_id;
   ReceiptState state = ReceiptState::unknown;
+  // The text form's "text:" field: the first characters of the message the
+  // receipt speaks of (SMSCs vary; often 20, non-ASCII as '.'). Empty when
+  // the receipt has no text form.
+  std::string excerpt;
   bool operator==(const Receipt&) const = default;
 };
 

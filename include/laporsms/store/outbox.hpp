@@ -5,6 +5,7 @@
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/sqlite.hpp>
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,10 +18,11 @@ namespace laporsms::store {
 std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, std::size_t limit,
                                          std::int64_t now, std::int64_t expire_before);
 
-// The first submit_sm of reply `outbound_id` is about to leave. Written (and
-// committed) before it does: after a crash such a reply is in doubt and is
-// marked unknown instead of being sent twice.
-void mark_submit_started(Connection& db, std::int64_t outbound_id, std::int64_t now);
+// The first submit_sm of reply `outbound_id` (in `parts` parts) is about to
+// leave. Written (and committed) before it does: after a crash such a reply
+// is in doubt and is marked unknown instead of being sent twice.
+void mark_submit_started(Connection& db, std::int64_t outbound_id, std::size_t parts,
+                         std::int64_t now);
 
 // Every part of reply `outbound_id` was accepted by the SMSC.
 void record_submitted(Connection& db, std::int64_t outbound_id,
@@ -31,10 +33,20 @@ void record_submitted(Connection& db, std::int64_t outbound_id,
 void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_view error,
                           bool permanent, std::int64_t now);
 
-// The submit's response never came: the SMSC may have taken it, so the reply
-// is marked unknown rather than sent twice.
-void record_submit_unknown(Connection& db, std::int64_t outbound_id, std::string_view error,
-                           std::int64_t now);
+// Parts 1..n of reply `outbound_id` were accepted as `message_ids`; receipts
+// kept for those ids (they overtook this write, or the reply was in doubt)
+// are applied now.
+void record_parts(Connection& db, std::int64_t outbound_id,
+                  const std::vector<std::string>& message_ids, std::int64_t now);
+
+// Reply `outbound_id` (in `total_parts` parts) is in doubt: the response to
+// one of its submit_sm never came, so the SMSC may have taken it. It is
+// marked unknown rather than sent again; the parts accepted before that
+// (`message_ids`) are kept so their receipts still count. resolve_in_doubt
+// decides later, from the receipts, whether it is sent again.
+void record_submit_unknown(Connection& db, std::int64_t outbound_id,
+                           const std::vector<std::string>& message_ids, std::size_t total_parts,
+                           std::string_view error, std::int64_t now);
 
 // How many replies wait for `link`.
 std::int64_t queued_count(Connection& db, std::string_view link);
@@ -43,12 +55,19 @@ std::int64_t queued_count(Connection& db, std::string_view link);
 
 namespace laporsms::store {
 
-// A delivery receipt for the part sent as `message_id` on `link` reached
-// `state` (delivered|undeliverable|expired|unknown). The reply takes the
-// worst state of its parts once every part has one. False when no part
-// carries that message id yet: the receipt is then kept and applied by
-// record_submitted, since a receipt may overtake the write of its part.
-bool record_receipt(Connection& db, std::string_view message_id, std::string_view state,
-                    std::int64_t now);
+// A delivery receipt, as far as the store cares.
+struct ReceiptRecord {
+  std::string message_id;
+  std::string state;   // delivered|undeliverable|expired|unknown
+  std::string msisdn;  // the handset it speaks of (the receipt's source_addr)
+  std::string excerpt; // the text form's "text:", if any
+};
+
+// A delivery receipt for the part sent as `receipt.message_id` reached
+// `receipt.state`. The reply takes the worst state of its parts once every
+// part has one. False when no part carries that message id yet: the receipt
+// is then kept, for record_submitted (a receipt may overtake the write of
+// its part) or for resolve_in_doubt (the response to its submit_sm was lost).
+bool record_receipt(Connection& db, const ReceiptRecord& receipt, std::int64_t now);
 
 } // namespace laporsms::store
