@@ -30,6 +30,9 @@ json build_status(const app::Config& config, const std::optional<json>& daemon_r
     status["upstream"] =
         daemon_reply->value("upstream", json{{"state", "ok"}, {"last_error", nullptr}});
     status["throughput"] = daemon_reply->value("throughput", json::object());
+    // The writer's commits and the tasks they carried since start: tasks per
+    // commit is how well group commit works under the current load.
+    status["store"] = daemon_reply->value("store", json::object());
     status["version"] = daemon_reply->value("version", "");
   } else {
     json links = json::array();

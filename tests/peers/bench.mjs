@@ -542,10 +542,13 @@ async function runScenario(o, base, s) {
     const stored = await sqlite(path.join(dir, 'laporsms.db'),
       `SELECT count(*) AS n FROM reports WHERE msisdn LIKE '6281201%'`).then((rows) => rows[0].n).catch((e) => `? (${e.message})`);
     let queues = null;
+    let store = null;
     if (o.laporctl) {
-      queues = await laporctl(configPath, ['--json', 'status'], { timeoutMs: 30000 })
-        .then((st) => st.json?.queues ?? { error: `no queues in ${st.stdout.slice(0, 80)}` })
-        .catch((error) => ({ error: error.message.slice(0, 120) }));
+      const st = await laporctl(configPath, ['--json', 'status'], { timeoutMs: 30000 })
+        .catch((error) => ({ error }));
+      queues = st.error ? { error: st.error.message.slice(0, 120) }
+        : st.json?.queues ?? { error: `no queues in ${st.stdout.slice(0, 80)}` };
+      store = st.json?.store ?? null; // writer transactions and tasks since start (warm-up included)
     }
 
     const result = {
@@ -557,6 +560,7 @@ async function runScenario(o, base, s) {
       failedRequests: counts.failedRequests,
       stored,
       queues,
+      store,
       e2eSeconds: endAt ? (endAt - run.startEpochMs) / 1000 : null,
       e2ePerSec: endAt ? run.acked / ((endAt - run.startEpochMs) / 1000) : null,
       wallMs,
@@ -655,8 +659,8 @@ function report({ o, machine, fsync, version, results, errors, started, finished
   lines.push('');
   lines.push('Counts (every acknowledged MO must be stored, posted upstream once and answered twice):');
   lines.push('');
-  lines.push('| scenario | sent | acked | rejected | unanswered | stored | posted (distinct) | failed API requests | `received` | `forwarded` | other replies | end-to-end s | queues after |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  lines.push('| scenario | sent | acked | rejected | unanswered | stored | posted (distinct) | failed API requests | `received` | `forwarded` | other replies | end-to-end s | queues after | store commits (tasks each) |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
   for (const r of results) {
     const rejected = r.run.rejectedCount
       ? `${r.run.rejectedCount} (${Object.entries(r.run.rejected).map(([st, n]) => `0x${Number(st).toString(16)}: ${n}`).join(', ')})`
@@ -669,7 +673,8 @@ function report({ o, machine, fsync, version, results, errors, started, finished
     }
     lines.push(`| ${r.name} | ${f(r.run.sent)} | ${f(r.run.acked)} | ${rejected} | ${f(r.run.unanswered)} | ${typeof r.stored === 'number' ? f(r.stored) : r.stored} | ` +
       `${f(r.posts)} (${f(r.distinctPosted)}) | ${f(r.failedRequests)} | ${f(r.replies.received)} | ${f(r.replies.forwarded)} | ` +
-      `${f(r.replies.other)} | ${r.e2eSeconds === null ? 'not drained' : f(r.e2eSeconds, 1)} | ${q} |`);
+      `${f(r.replies.other)} | ${r.e2eSeconds === null ? 'not drained' : f(r.e2eSeconds, 1)} | ${q} | ` +
+      `${r.store ? `${f(r.store.transactions)} (${f(r.store.tasks / Math.max(1, r.store.transactions), 1)})` : '–'} |`);
   }
   lines.push('');
   lines.push('How it is measured: the load generator (tests/peers/bench-load.mjs, a separate node process) is the SMSC; ' +
