@@ -378,10 +378,20 @@ private:
                     link->config.name, found.outbound_id, sms::mask_msisdn(found.msisdn),
                     found.state);
         }
+        for (const auto& partly : result.found_part) {
+          log::warn("outbox {}: reply {} to {} was in doubt; receipts came for some of its parts "
+                    "only: left unknown for an operator (laporctl resend)",
+                    link->config.name, partly.outbound_id, sms::mask_msisdn(partly.msisdn));
+        }
         for (const auto& resent : result.resent) {
-          log::warn("outbox {}: reply {} to {} was in doubt; no receipt came for it while later "
-                    "replies got theirs: sending it again",
+          log::warn("outbox {}: reply {} to {} was in doubt; no receipt came for it while a later "
+                    "reply to the same number was delivered: sending it again",
                     link->config.name, resent.outbound_id, sms::mask_msisdn(resent.msisdn));
+        }
+        if (result.given_up > 0) {
+          log::warn("outbox {}: {} reply(ies) still in doubt after reply_max_age: left unknown "
+                    "for an operator (laporctl resend)",
+                    link->config.name, result.given_up);
         }
         if (!result.resent.empty()) {
           link->outbox->wake();

@@ -45,17 +45,23 @@ awaitable<void> OutboxSender::run() {
       }
       auto claim = [&links, limit, now, expire_before](store::Connection& db) {
         // Our own replies first, then those of down links we stand in for.
-        std::vector<store::OutboundItem> claimed;
+        std::pair<std::vector<store::OutboundItem>, int> claimed;
         for (const auto& name : links) {
-          if (claimed.size() >= limit) {
+          if (claimed.first.size() >= limit) {
             break;
           }
-          auto more = store::claim_outbound(db, name, limit - claimed.size(), now, expire_before);
-          std::move(more.begin(), more.end(), std::back_inserter(claimed));
+          auto more = store::claim_outbound(db, name, limit - claimed.first.size(), now,
+                                            expire_before, &claimed.second);
+          std::move(more.begin(), more.end(), std::back_inserter(claimed.first));
         }
         return claimed;
       };
-      items = co_await m_store.execute(std::move(claim));
+      auto [claimed, expired] = co_await m_store.execute(std::move(claim));
+      items = std::move(claimed);
+      if (expired > 0) {
+        log::warn("outbox {}: {} reply(ies) older than reply_max_age ({} ms) expired, not sent",
+                  link, expired, m_options.max_age.count());
+      }
     } catch (const std::exception& e) {
       log::error("outbox {}: cannot read the queue: {}", link, e.what());
       read_failed = true;

@@ -73,39 +73,44 @@ awaitable<bool> Connection::open() {
     tcp::resolver resolver(m_session.m_executor);
     const auto endpoints =
         co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), use_awaitable);
-    // A deadline for connect: close the socket when it passes.
+    // A deadline for connect and the TLS handshake: close the socket when
+    // it passes (the pending operation then fails "operation aborted").
+    auto timed_out = std::make_shared<bool>(false);
     asio::steady_timer deadline(m_session.m_executor);
     deadline.expires_after(cfg.response_timeout);
-    deadline.async_wait([this, self](boost::system::error_code ec) {
+    deadline.async_wait([this, self, timed_out](boost::system::error_code ec) {
       if (!ec) {
+        *timed_out = true;
         socket().close();
       }
     });
-    co_await asio::async_connect(socket(), endpoints, use_awaitable);
+    const auto fail = [&](std::string_view step, const std::string& why) {
+      deadline.cancel();
+      m_session.note_error(*timed_out
+                               ? fmt::format("{} {}:{} timed out after {} ms (response_timeout)",
+                                             step, cfg.host, cfg.port, cfg.response_timeout.count())
+                               : fmt::format("{} {}:{} failed: {}", step, cfg.host, cfg.port, why));
+      close(fmt::format("{} failed", step));
+    };
+    boost::system::error_code ec;
+    co_await asio::async_connect(socket(), endpoints, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      fail("connect to", ec.message());
+      co_return false;
+    }
     socket().set_option(tcp::no_delay(true));
     if (m_tls) {
       // SNI (names only) and host-name verification against the configured host.
-      util::set_server_name(m_stream.native_handle(), cfg.host);
-      if (cfg.tls_verify) {
-        m_stream.set_verify_mode(asio::ssl::verify_peer);
-        if (!util::expect_peer_name(m_stream.native_handle(), cfg.host)) {
-          deadline.cancel();
-          m_session.note_error(fmt::format("TLS to {}:{}: OpenSSL refused the host name to check",
-                                           cfg.host, cfg.port));
-          close("TLS setup failed");
-          co_return false;
-        }
-      } else {
-        m_stream.set_verify_mode(asio::ssl::verify_none);
+      if (!util::set_server_name(m_stream.native_handle(), cfg.host) ||
+          (cfg.tls_verify && !util::expect_peer_name(m_stream.native_handle(), cfg.host))) {
+        fail("TLS to", "OpenSSL refused the host name");
+        co_return false;
       }
-      boost::system::error_code ec;
+      m_stream.set_verify_mode(cfg.tls_verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
       co_await m_stream.async_handshake(asio::ssl::stream_base::client,
                                         asio::redirect_error(use_awaitable, ec));
       if (ec) {
-        deadline.cancel();
-        m_session.note_error(fmt::format("TLS handshake with {}:{} failed: {}", cfg.host, cfg.port,
-                                         util::handshake_failure(ec, m_stream.native_handle())));
-        close("TLS handshake failed");
+        fail("TLS handshake with", util::handshake_failure(ec, m_stream.native_handle()));
         co_return false;
       }
     }

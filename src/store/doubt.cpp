@@ -11,7 +11,6 @@ struct InDoubt {
   std::string msisdn;
   std::string text;
   std::int64_t started_at = 0;
-  std::int64_t resends = 0;
   std::int64_t parts = 0;
 };
 
@@ -45,21 +44,33 @@ bool same_letter(char excerpt, std::string_view point) {
   return lower(e) == lower(static_cast<unsigned char>(point[0]));
 }
 
+// Replies in doubt past reply_max_age are no longer judged: they stay
+// unknown, for an operator.
+int give_up_on_old(Connection& db, std::string_view link, const DoubtPolicy& policy) {
+  auto& update = db.prepare(
+      "UPDATE outbound SET resends = 1, last_error = last_error || '; no receipt for it within "
+      "reply_max_age: not resent' WHERE id IN (SELECT id FROM outbound INDEXED BY "
+      "outbound_in_doubt WHERE link = ?1 AND state = 'unknown' AND resends = 0 AND "
+      "created_at < ?2)");
+  update.bind(1, link).bind(2, policy.created_after);
+  update.run();
+  return db.changes();
+}
+
 std::vector<InDoubt> replies_to_judge(Connection& db, std::string_view link, std::int64_t now,
                                       const DoubtPolicy& policy) {
   auto& select = db.prepare(
-      "SELECT o.id, o.msisdn, o.text, coalesce(o.submit_started_at, o.created_at), o.resends, "
-      "o.parts FROM outbound o WHERE o.state = 'unknown' AND o.link = ?1 AND o.updated_at <= ?2 "
-      "AND o.created_at >= ?3 AND NOT EXISTS (SELECT 1 FROM outbound_parts p "
-      "WHERE p.outbound_id = o.id) ORDER BY o.id LIMIT ?4");
+      "SELECT o.id, o.msisdn, o.text, coalesce(o.submit_started_at, o.created_at), o.parts "
+      "FROM outbound o INDEXED BY outbound_in_doubt WHERE o.link = ?1 AND o.state = 'unknown' "
+      "AND o.resends = 0 AND o.updated_at <= ?2 AND NOT EXISTS (SELECT 1 FROM outbound_parts p "
+      "WHERE p.outbound_id = o.id) ORDER BY o.id LIMIT ?3");
   select.bind(1, link)
       .bind(2, now - policy.judge_after_ms)
-      .bind(3, policy.created_after)
-      .bind(4, static_cast<std::int64_t>(policy.batch));
+      .bind(3, static_cast<std::int64_t>(policy.batch));
   std::vector<InDoubt> replies;
   while (select.step()) {
     replies.push_back(InDoubt{select.column_int(0), select.column_text(1), select.column_text(2),
-                              select.column_int(3), select.column_int(4), select.column_int(5)});
+                              select.column_int(3), select.column_int(4)});
   }
   select.reset();
   return replies;
@@ -76,7 +87,7 @@ std::vector<std::string> orphan_receipts_for(Connection& db, const InDoubt& repl
   std::vector<std::string> ids;
   const auto wanted = static_cast<std::size_t>(std::max<std::int64_t>(1, reply.parts));
   while (ids.size() < wanted && select.step()) {
-    if (excerpt_matches(select.column_text(1), reply.text)) {
+    if (excerpt_matches(select.column_text(1), reply.text, wanted > 1)) {
       ids.push_back(select.column_text(0));
     }
   }
@@ -84,13 +95,18 @@ std::vector<std::string> orphan_receipts_for(Connection& db, const InDoubt& repl
   return ids;
 }
 
-// The newest reply of `link` a receipt came back for (0: none yet).
-std::int64_t last_receipted(Connection& db, std::string_view link) {
-  auto& select = db.prepare("SELECT last_outbound_id FROM receipt_clock WHERE link = ?");
-  select.bind(1, link);
-  const auto id = select.step() ? select.column_int(0) : 0;
+// Whether a reply to the same handset, queued after `reply`, was delivered
+// and its receipt came: the handset is reachable and its receipts flow, so
+// a reply the SMSC had would have its receipt by now.
+bool later_reply_delivered(Connection& db, const InDoubt& reply) {
+  auto& select = db.prepare(
+      "SELECT 1 FROM outbound o INDEXED BY outbound_msisdn_kind WHERE o.msisdn = ?1 AND o.id > ?2 "
+      "AND EXISTS (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = o.id AND "
+      "p.state = 'delivered' AND p.updated_at >= ?3) LIMIT 1");
+  select.bind(1, reply.msisdn).bind(2, reply.id).bind(3, reply.started_at);
+  const bool found = select.step();
   select.reset();
-  return id;
+  return found;
 }
 
 std::string state_of(Connection& db, std::int64_t outbound_id) {
@@ -103,7 +119,7 @@ std::string state_of(Connection& db, std::int64_t outbound_id) {
 
 } // namespace
 
-bool excerpt_matches(std::string_view excerpt, std::string_view text) {
+bool excerpt_matches(std::string_view excerpt, std::string_view text, bool anywhere) {
   while (!excerpt.empty() && (excerpt.back() == ' ' || excerpt.back() == '\0')) {
     excerpt.remove_suffix(1);
   }
@@ -111,7 +127,9 @@ bool excerpt_matches(std::string_view excerpt, std::string_view text) {
     return true;
   }
   const auto points = code_points(text);
-  for (std::size_t start = 0; start + excerpt.size() <= points.size(); ++start) {
+  const std::size_t last_start = anywhere ? points.size() : 0;
+  for (std::size_t start = 0; start <= last_start && start + excerpt.size() <= points.size();
+       ++start) {
     bool all = true;
     for (std::size_t i = 0; i < excerpt.size() && all; ++i) {
       all = same_letter(excerpt[i], points[start + i]);
@@ -126,40 +144,41 @@ bool excerpt_matches(std::string_view excerpt, std::string_view text) {
 DoubtResult resolve_in_doubt(Connection& db, std::string_view link, std::int64_t now,
                              const DoubtPolicy& policy) {
   DoubtResult result;
-  const auto replies = replies_to_judge(db, link, now, policy);
-  if (replies.empty()) {
-    return result;
-  }
-  const auto receipts_flow_past = last_receipted(db, link);
-  for (const auto& reply : replies) {
+  result.given_up = give_up_on_old(db, link, policy);
+  for (const auto& reply : replies_to_judge(db, link, now, policy)) {
     const auto receipts = orphan_receipts_for(db, reply, now, policy);
     if (!receipts.empty()) {
       // The SMSC had it: its parts are the receipts' message ids, and the
-      // receipts give the reply its state.
-      auto& note = db.prepare("UPDATE outbound SET parts = max(parts, ?), last_error = ?, "
+      // receipts give the reply its state. With receipts for only some of
+      // its parts the rest stays in doubt, for an operator.
+      const auto parts = std::max<std::int64_t>(1, reply.parts);
+      const bool whole = static_cast<std::int64_t>(receipts.size()) >= parts;
+      auto& note = db.prepare("UPDATE outbound SET parts = ?, resends = 1, last_error = ?, "
                               "updated_at = ? WHERE id = ?");
-      note.bind(1, static_cast<std::int64_t>(receipts.size()))
-          .bind(2, "no response to the submit_sm, but its delivery receipt came: not resent")
+      note.bind(1, parts)
+          .bind(2, whole ? std::string("no response to the submit_sm, but its delivery receipt "
+                                       "came: not resent")
+                         : fmt::format("no response to the submit_sm; receipts came for {} of "
+                                       "its {} parts: not resent",
+                                       receipts.size(), parts))
           .bind(3, now)
           .bind(4, reply.id);
       note.run();
       record_parts(db, reply.id, receipts, now);
-      result.found_receipt.push_back(DoubtVerdict{reply.id, reply.msisdn, state_of(db, reply.id)});
+      auto& found = whole ? result.found_receipt : result.found_part;
+      found.push_back(DoubtVerdict{reply.id, reply.msisdn, state_of(db, reply.id)});
       continue;
     }
-    if (reply.resends >= policy.max_resends || receipts_flow_past <= reply.id) {
-      // Resent enough already, or no receipt yet for anything queued after
-      // it: a missing receipt proves nothing.
-      ++result.still_in_doubt;
+    if (!later_reply_delivered(db, reply)) {
+      ++result.still_in_doubt; // a missing receipt proves nothing yet
       continue;
     }
     auto& requeue = db.prepare(
         "UPDATE outbound SET state = 'queued', claimed_at = NULL, submit_started_at = NULL, "
-        "parts = 0, resends = resends + 1, last_error = ?, updated_at = ? WHERE id = ?");
+        "parts = 0, resends = 1, last_error = ?, updated_at = ? WHERE id = ?");
     requeue
-        .bind(1, fmt::format("no response to the submit_sm and no delivery receipt within {} s, "
-                             "while later replies got theirs: sent again",
-                             policy.judge_after_ms / 1000))
+        .bind(1, "no response to the submit_sm and no delivery receipt for it, while a later "
+                 "reply to the same number was delivered: sent again")
         .bind(2, now)
         .bind(3, reply.id);
     requeue.run();

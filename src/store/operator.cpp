@@ -67,7 +67,7 @@ int retry_failed_reports(Connection& db, std::int64_t now) {
 
 std::optional<std::int64_t> resend_last_reply(Connection& db, std::int64_t report_id,
                                               std::int64_t now) {
-  auto& stmt = db.prepare("SELECT kind, link, msisdn, text FROM outbound WHERE report_id = ? "
+  auto& stmt = db.prepare("SELECT kind, link, msisdn, text, id FROM outbound WHERE report_id = ? "
                           "ORDER BY id DESC LIMIT 1");
   stmt.bind(1, report_id);
   if (!stmt.step()) {
@@ -78,7 +78,13 @@ std::optional<std::int64_t> resend_last_reply(Connection& db, std::int64_t repor
   const auto link = stmt.column_text(1);
   const auto msisdn = stmt.column_text(2);
   const auto text = stmt.column_text(3);
+  const auto original = stmt.column_int(4);
   stmt.reset();
+  // The operator's copy replaces any automatic resend of the original.
+  auto& settle = db.prepare(
+      "UPDATE outbound SET resends = 1 WHERE id = ? AND state = 'unknown' AND resends = 0");
+  settle.bind(1, original);
+  settle.run();
   return queue_reply(db, report_id, kind, link, msisdn, text, now);
 }
 

@@ -5,7 +5,8 @@
 namespace laporsms::store {
 
 std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, std::size_t limit,
-                                         std::int64_t now, std::int64_t expire_before) {
+                                         std::int64_t now, std::int64_t expire_before,
+                                         int* expired) {
   // Only the head of the queue can be too old (ids grow with time), so the
   // check looks at the oldest few rows, not the whole backlog.
   auto& expire = db.prepare("UPDATE outbound SET state = 'expired', updated_at = ?1, "
@@ -17,6 +18,9 @@ std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, 
       .bind(3, expire_before)
       .bind(4, static_cast<std::int64_t>(limit) + 16);
   expire.run();
+  if (expired != nullptr) {
+    *expired += db.changes();
+  }
 
   std::vector<OutboundItem> items;
   auto& select = db.prepare(
@@ -100,12 +104,15 @@ void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_
 void record_submit_unknown(Connection& db, std::int64_t outbound_id,
                            const std::vector<std::string>& message_ids, std::size_t total_parts,
                            std::string_view error, std::int64_t now) {
+  // With a part already accepted a resend would duplicate it: never
+  // resent automatically (resends = 1).
   auto& update = db.prepare("UPDATE outbound SET state = 'unknown', parts = ?, last_error = ?, "
-                            "updated_at = ? WHERE id = ?");
+                            "updated_at = ?, resends = max(resends, ?) WHERE id = ?");
   update.bind(1, static_cast<std::int64_t>(total_parts))
       .bind(2, error)
       .bind(3, now)
-      .bind(4, outbound_id);
+      .bind(4, message_ids.empty() ? 0 : 1)
+      .bind(5, outbound_id);
   update.run();
   record_parts(db, outbound_id, message_ids, now);
 }
@@ -145,12 +152,6 @@ bool record_receipt(Connection& db, const ReceiptRecord& receipt, std::int64_t n
                           "? AND message_id = ?");
   part.bind(1, receipt.state).bind(2, now).bind(3, outbound_id).bind(4, receipt.message_id);
   part.run();
-  auto& clock = db.prepare(
-      "INSERT INTO receipt_clock (link, last_outbound_id, last_at) "
-      "SELECT link, id, ?2 FROM outbound WHERE id = ?1 ON CONFLICT (link) DO UPDATE SET "
-      "last_outbound_id = max(last_outbound_id, excluded.last_outbound_id), last_at = ?2");
-  clock.bind(1, outbound_id).bind(2, now);
-  clock.run();
   // The reply's state: delivered only when every part is; otherwise the
   // first final failure of any part.
   auto& summary = db.prepare(

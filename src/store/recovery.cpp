@@ -13,8 +13,11 @@ RecoveryReport recover_on_startup(Connection& db, std::int64_t now) {
                              "WHERE state = 'forwarding'");
   reports.bind(1, now);
   reports.run();
+  // Which parts of a long reply the SMSC accepted died with the process: a
+  // resend could duplicate them, so those are left to an operator.
   auto& replies = db.prepare("UPDATE outbound SET state = 'unknown', updated_at = ?, "
-                             "last_error = 'daemon stopped before the SMSC answered' "
+                             "last_error = 'daemon stopped before the SMSC answered', "
+                             "resends = CASE WHEN parts > 1 THEN 1 ELSE resends END "
                              "WHERE state = 'queued' AND submit_started_at IS NOT NULL");
   replies.bind(1, now);
   replies.run();

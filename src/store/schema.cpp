@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -151,15 +152,15 @@ CREATE TABLE early_receipts (
 ALTER TABLE early_receipts ADD COLUMN msisdn TEXT NOT NULL DEFAULT '';
 ALTER TABLE early_receipts ADD COLUMN excerpt TEXT NOT NULL DEFAULT '';
 CREATE INDEX early_receipts_msisdn ON early_receipts(msisdn, received_at);
+-- 1: sent again once, or must never be resent automatically.
 ALTER TABLE outbound ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;
--- Per link (the reply's own, whichever link carried it), the newest reply a
--- receipt came back for: proof that receipts flow, without which a missing
--- receipt proves nothing.
-CREATE TABLE receipt_clock (
-  link TEXT PRIMARY KEY,
-  last_outbound_id INTEGER NOT NULL,
-  last_at INTEGER NOT NULL
-);
+-- Replies still to be judged: few, whatever the size of the table.
+CREATE INDEX outbound_in_doubt ON outbound(link, id) WHERE state = 'unknown' AND resends = 0;
+-- Serves the same queries as outbound_claim, its prefix.
+DROP INDEX outbound_queue;
+-- Version 2 kept neither the handset of a receipt nor the parts accepted
+-- before a lost response: its replies in doubt are left to an operator.
+UPDATE outbound SET resends = 1 WHERE state = 'unknown';
 )sql",
 };
 
@@ -169,7 +170,7 @@ int current_schema_version() {
   return static_cast<int>(k_migrations.size());
 }
 
-void migrate(Connection& db) {
+void migrate(Connection& db, int target) {
   const auto version = db.query_int("PRAGMA user_version");
   if (version > current_schema_version()) {
     throw SchemaError(
@@ -177,15 +178,16 @@ void migrate(Connection& db) {
                     "run the laporsms release that wrote it",
                     version, current_schema_version()));
   }
-  if (version == current_schema_version()) {
+  target = std::min(target, current_schema_version());
+  if (version >= target) {
     return;
   }
   db.exec("BEGIN IMMEDIATE");
   try {
-    for (auto v = version; v < current_schema_version(); ++v) {
+    for (auto v = version; v < target; ++v) {
       db.exec(k_migrations[static_cast<std::size_t>(v)]);
     }
-    db.exec(fmt::format("PRAGMA user_version = {}", current_schema_version()));
+    db.exec(fmt::format("PRAGMA user_version = {}", target));
     db.exec("COMMIT");
   } catch (...) {
     db.exec("ROLLBACK");

@@ -2,7 +2,9 @@
 #include <laporsms/util/tls.hpp>
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -28,7 +30,12 @@ bool expect_peer_name(ssl_st* ssl, const std::string& host) {
 
 std::string handshake_failure(const boost::system::error_code& error, ssl_st* ssl) {
   std::string reason = error.message();
-  const long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+  // OpenSSL keeps a verify result even when nothing was verified: only a
+  // failed verification gets its reason appended.
+  const bool verify_failed =
+      error.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(error.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+  const long verify = ssl != nullptr && verify_failed ? SSL_get_verify_result(ssl) : X509_V_OK;
   if (verify != X509_V_OK) {
     reason += fmt::format(" ({})", X509_verify_cert_error_string(verify));
   }

@@ -1,9 +1,9 @@
 // Issue 3: a submit_sm whose response never comes is not blindly resent (the
 // SMSC may have taken it). The reply is marked unknown and looked for in a
 // later delivery receipt: a receipt for the citizen's number settles it as
-// sent; no receipt while later replies get theirs means the SMSC never had
-// it, and it goes out once more; with no receipts flowing at all it stays
-// unknown for an operator.
+// sent; no receipt while a later reply to the same number is delivered means
+// the SMSC never had it, and it goes out once more; with no receipts flowing
+// at all it stays unknown for an operator.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { k_replies, laporctl, linesMatching, makeWorkdir, sleep, sqlite, startSt
 
 const k_took_it = '6281770000001';   // the SMSC keeps it; the response is lost
 const k_lost_it = '6281770000002';   // the SMSC never had it
-const k_bystander = '6281770000003'; // a later reply, receipted as usual
+const k_bystander = '6281770000003'; // another citizen, answered as usual
 
 const k_config = {
   smsc: { response_timeout: '1s', unknown_resend_after: '2s' },
@@ -32,12 +32,13 @@ function respondOnce(plan) {
   };
 }
 
+// The help reply to `msisdn` (the one put in doubt) as the database holds it.
 async function replyRow(dbPath, msisdn) {
   const rows = await sqlite(dbPath,
     `SELECT o.id, o.state, o.resends, o.last_error, group_concat(p.message_id) AS message_ids ` +
     `FROM outbound o LEFT JOIN outbound_parts p ON p.outbound_id = o.id ` +
-    `WHERE o.msisdn = '${msisdn}' GROUP BY o.id ORDER BY o.id`);
-  assert.equal(rows.length, 1, `one reply to ${msisdn}`);
+    `WHERE o.msisdn = '${msisdn}' AND o.kind = 'help' GROUP BY o.id ORDER BY o.id`);
+  assert.equal(rows.length, 1, `one help reply to ${msisdn}`);
   return rows[0];
 }
 
@@ -55,8 +56,15 @@ test('a reply without submit_sm_resp: its receipt settles it, or it is sent once
     await waitFor(async () => (await sqlite(dbPath,
       "SELECT count(*) AS n FROM outbound WHERE state = 'unknown'"))[0].n === 2,
     { timeoutMs: 10000, daemon, what: 'both replies in doubt' });
-    // A later reply, answered and receipted: receipts flow.
+    // Another citizen's reply, delivered: proves nothing about these two.
     assert.equal((await sim.sendMo({ from: k_bystander, text: 'INFO' })).status, 0);
+    await waitFor(() => sim.receipts.some((r) => r.destination === k_bystander && r.status === 0), {
+      timeoutMs: 10000, daemon, what: 'the bystander\'s receipt',
+    });
+    await sleep(3000); // past unknown_resend_after: judged, and still in doubt
+    assert.equal((await replyRow(dbPath, k_lost_it)).state, 'unknown');
+    // A later reply to the same number, delivered: its receipts come back.
+    assert.equal((await sim.sendMo({ from: k_lost_it, text: 'CEK MTRZZZZ' })).status, 0);
 
     await waitFor(async () => (await replyRow(dbPath, k_lost_it)).state === 'delivered', {
       timeoutMs: 20000, daemon, what: async () => `the lost reply resent and receipted: ${JSON.stringify(await replyRow(dbPath, k_lost_it))}`,
@@ -65,30 +73,33 @@ test('a reply without submit_sm_resp: its receipt settles it, or it is sent once
       timeoutMs: 20000, daemon, what: async () => `the kept reply settled by its receipt: ${JSON.stringify(await replyRow(dbPath, k_took_it))}`,
     });
 
-    // What the simulator saw: the kept reply once, the lost one twice (the
-    // first never taken), the bystander's once.
+    // What the simulator saw: the kept reply once; the lost one twice (the
+    // first never taken), after the unknown_ref reply; the bystander's once.
     const submitsTo = (n) => sim.submits.filter((s) => s.destination === n);
     assert.equal(submitsTo(k_took_it).length, 1, 'the reply the SMSC kept was not sent again');
-    assert.equal(submitsTo(k_lost_it).length, 2, 'the reply the SMSC never had was sent once more');
+    assert.equal(submitsTo(k_lost_it).length, 3, 'the reply the SMSC never had was sent once more');
     assert.equal(submitsTo(k_lost_it)[0].status, null);
-    for (const n of [k_took_it, k_lost_it, k_bystander]) {
+    for (const n of [k_took_it, k_bystander]) {
       assert.deepEqual(sim.messagesTo(n).map((m) => m.text), [k_replies.help], `${n} gets the help reply once`);
     }
+    assert.deepEqual(sim.messagesTo(k_lost_it).map((m) => m.text),
+      [k_replies.unknown_ref.replace('{ref}', 'MTRZZZZ'), k_replies.help],
+      'the lost help reply arrives once, after the later one');
 
     // What the database holds.
     const took = await replyRow(dbPath, k_took_it);
-    assert.equal(took.resends, 0);
+    assert.equal(took.resends, 1, 'judged once: never looked at again');
     assert.equal(took.message_ids, submitsTo(k_took_it)[0].messageId, 'its part is the receipt\'s message id');
     assert.match(took.last_error, /receipt came/);
     const lost = await replyRow(dbPath, k_lost_it);
     assert.equal(lost.resends, 1);
-    assert.equal(lost.message_ids, submitsTo(k_lost_it)[1].messageId);
+    assert.equal(lost.message_ids, submitsTo(k_lost_it)[2].messageId);
     assert.equal(linesMatching(daemon, /was in doubt; its delivery receipt came \(delivered\)/).length, 1);
-    assert.equal(linesMatching(daemon, /was in doubt; no receipt came for it .* sending it again/).length, 1);
+    assert.equal(linesMatching(daemon, /was in doubt; no receipt came for it .* same number was delivered: sending it again/).length, 1);
     assert.equal(linesMatching(daemon, /6281770000001|6281770000002/).length, 0, 'numbers are masked in the log');
 
     const out = await laporctl(configPath, ['--json', 'messages', '--direction', 'out']);
-    assert.deepEqual(out.json.map((m) => m.state), ['delivered', 'delivered', 'delivered']);
+    assert.deepEqual(out.json.map((m) => m.state), ['delivered', 'delivered', 'delivered', 'delivered']);
   });
 });
 

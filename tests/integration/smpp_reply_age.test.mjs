@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Status } from '../peers/smsc-sim.mjs';
-import { k_replies, laporctl, makeWorkdir, sleep, sqlite, startStack, waitFor } from './harness.mjs';
+import { k_replies, laporctl, linesMatching, makeWorkdir, sleep, sqlite, startStack, waitFor } from './harness.mjs';
 
 const k_max_age_ms = 3000;
 // Throttling of A's submits lasts this long after A's MO was acknowledged:
@@ -62,6 +62,8 @@ test('a reply still queued after reply_max_age is expired and never sent', { tim
     const [replyA] = rowsA;
     assert.equal(replyA.kind, 'help');
     assert.match(replyA.last_error ?? '', /too old/, 'the expired reply says why');
+    assert.equal(linesMatching(daemon, /outbox sim: 1 reply\(ies\) older than reply_max_age \(3000 ms\) expired, not sent/).length, 1,
+      'the daemon logs the expiry once');
     assert.ok(replyA.created_at <= ackedAt, 'the reply was queued before A\'s MO was acknowledged');
     assert.ok(replyA.updated_at - replyA.created_at >= k_max_age_ms,
       `expired only once older than reply_max_age (after ${replyA.updated_at - replyA.created_at} ms)`);

@@ -1,6 +1,8 @@
 #include <laporsms/store/doubt.hpp>
 #include <laporsms/store/intake.hpp>
+#include <laporsms/store/operator.hpp>
 #include <laporsms/store/outbox.hpp>
+#include <laporsms/store/recovery.hpp>
 
 #include <doctest/doctest.h>
 
@@ -43,11 +45,13 @@ std::int64_t in_doubt(Connection& db, std::string_view text, std::int64_t at,
   return id;
 }
 
-// A reply sent after it, whose receipt came back: proof receipts flow.
-std::int64_t receipted(Connection& db, std::string_view message_id, std::int64_t at) {
-  const auto id = queue(db, "balasan lain", at, "628111111111");
+// A reply to `msisdn` sent at `at`, whose receipt came back `state`.
+std::int64_t receipted(Connection& db, std::string_view message_id, std::int64_t at,
+                       std::string_view msisdn = k_citizen, std::string_view state = "delivered") {
+  const auto id = queue(db, "balasan lain", at, msisdn);
   record_submitted(db, id, {std::string(message_id)}, at + 1);
-  REQUIRE(record_receipt(db, {std::string(message_id), "delivered", "628111111111", ""}, at + 2));
+  REQUIRE(record_receipt(db, {std::string(message_id), std::string(state), std::string(msisdn), ""},
+                         at + 2));
   return id;
 }
 
@@ -71,7 +75,6 @@ TEST_SUITE("store::doubt") {
     CHECK(excerpt_matches("Terima kasih, lapora", text));
     CHECK(excerpt_matches("TERIMA KASIH, LAPORA", text)); // case folded
     CHECK(excerpt_matches("Terima kasih, lapora   ", text));
-    CHECK(excerpt_matches("laporan Anda kami te", text)); // a later part's excerpt
     CHECK_FALSE(excerpt_matches("Laporan MTRABCD suda", text));
     CHECK_FALSE(
         excerpt_matches("Terima kasih, lapora and more than the text holds at all....", text));
@@ -110,7 +113,7 @@ TEST_SUITE("store::doubt") {
                                        "outbound_id = {}",
                                        id)) == "sim0042");
     CHECK(count_rows(t.db, "early_receipts") == 0);
-    CHECK(resends(t.db, id) == 0);
+    CHECK(resends(t.db, id) == 1); // judged: never looked at again, never resent
     // Judged once: nothing more to do.
     const auto again = resolve_in_doubt(t.db, "telkomsel", k_t0 + 20 * k_minute_ms, policy());
     CHECK(again.found_receipt.empty());
@@ -127,7 +130,8 @@ TEST_SUITE("store::doubt") {
     CHECK(reply(t.db, id).state == "undeliverable");
   }
 
-  TEST_CASE("no receipt for it while a later reply got one: queued again, once, oldest first") {
+  TEST_CASE("no receipt for it while a later reply to the number was delivered: queued again, "
+            "once, oldest first") {
     TestDb t;
     const auto id = in_doubt(t.db, "Terima kasih.", k_t0);
     const auto newer = queue(t.db, "antri", k_t0 + k_minute_ms);
@@ -156,21 +160,48 @@ TEST_SUITE("store::doubt") {
     receipted(t.db, "later2", k_t0 + 13 * k_minute_ms);
     const auto second = resolve_in_doubt(t.db, "telkomsel", k_t0 + 30 * k_minute_ms, policy());
     CHECK(second.resent.empty());
-    CHECK(second.still_in_doubt == 1);
+    CHECK(second.found_receipt.empty());
     CHECK(reply(t.db, id).state == "unknown");
   }
 
-  TEST_CASE("with no receipts coming back for later replies, a missing one proves nothing") {
+  TEST_CASE("without a delivered later reply to the same number, a missing receipt proves "
+            "nothing") {
     TestDb t;
-    receipted(t.db, "before", k_t0 - k_minute_ms); // receipts flowed once, before it
+    receipted(t.db, "before", k_t0 - k_minute_ms); // delivered once, before it
     const auto id = in_doubt(t.db, "Terima kasih.", k_t0);
-    const auto later = queue(t.db, "antri", k_t0 + k_minute_ms);
-    record_submitted(t.db, later, {"nope"}, k_t0 + k_minute_ms); // no receipt for it
+    SUBCASE("a later reply to it without receipt (the handset may be off)") {
+      const auto later = queue(t.db, "antri", k_t0 + k_minute_ms);
+      record_submitted(t.db, later, {"nope"}, k_t0 + k_minute_ms);
+    }
+    SUBCASE("a later reply to it that could not be delivered") {
+      receipted(t.db, "undelivered", k_t0 + k_minute_ms, k_citizen, "undeliverable");
+    }
+    SUBCASE("later replies to other numbers delivered") {
+      receipted(t.db, "other", k_t0 + k_minute_ms, "628111111111");
+    }
     const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, policy());
     CHECK(result.resent.empty());
     CHECK(result.found_receipt.empty());
     CHECK(result.still_in_doubt == 1);
     CHECK(reply(t.db, id).state == "unknown");
+  }
+
+  TEST_CASE("an operator's resend replaces the automatic one") {
+    TestDb t;
+    const auto report = file_report(t.db, std::string(k_citizen), "jalan rusak", k_t0);
+    const auto first = replies(t.db, fmt::format("report_id = {}", report));
+    REQUIRE(first.size() == 1);
+    const auto id = first[0].id;
+    REQUIRE(claim_outbound(t.db, first[0].link, 10, k_t0, 0).size() == 1);
+    mark_submit_started(t.db, id, 1, k_t0);
+    record_submit_unknown(t.db, id, {}, 1, "no response", k_t0 + 10'000);
+    const auto copy = resend_last_reply(t.db, report, k_t0 + 20'000);
+    REQUIRE(copy);
+    receipted(t.db, "later", k_t0 + 30'000);
+    const auto result = resolve_in_doubt(t.db, first[0].link, k_t0 + k_hour_ms, policy());
+    CHECK(result.resent.empty());
+    CHECK(reply(t.db, id).state == "unknown");
+    CHECK(reply(t.db, *copy).state == "queued");
   }
 
   TEST_CASE("receipts that cannot be its own are not taken for it") {
@@ -206,6 +237,25 @@ TEST_SUITE("store::doubt") {
     CHECK(later.found_receipt.size() == 1);
   }
 
+  TEST_CASE("receipts for only some parts of a long reply leave it to an operator") {
+    TestDb t;
+    const auto id = in_doubt(t.db, "bagian satu bagian dua", k_t0, {}, 2);
+    record_receipt(t.db, {"q1", "delivered", std::string(k_citizen), "bagian satu"}, k_t0 + 20'000);
+    receipted(t.db, "later", k_t0 + 30'000);
+    const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, policy());
+    CHECK(result.found_receipt.empty());
+    REQUIRE(result.found_part.size() == 1);
+    CHECK(result.resent.empty());
+    const auto row = reply(t.db, id);
+    CHECK(row.state == "unknown");
+    CHECK(row.last_error.value_or("").find("1 of its 2 parts") != std::string::npos);
+    CHECK(resends(t.db, id) == 1);
+    // Judged once.
+    const auto again = resolve_in_doubt(t.db, "telkomsel", k_t0 + 2 * k_hour_ms, policy());
+    CHECK(again.found_part.empty());
+    CHECK(again.resent.empty());
+  }
+
   TEST_CASE("a reply with a part the SMSC accepted is never resent; that part's receipt counts") {
     TestDb t;
     const auto id = in_doubt(t.db, "bagian satu bagian dua", k_t0, {"p1"}, 2);
@@ -218,15 +268,34 @@ TEST_SUITE("store::doubt") {
     CHECK(reply(t.db, id).state == "unknown");
   }
 
-  TEST_CASE("replies past reply_max_age and other links are not judged") {
+  TEST_CASE("replies past reply_max_age are given up on, and other links are not judged") {
     TestDb t;
     const auto id = in_doubt(t.db, "Terima kasih.", k_t0);
     receipted(t.db, "later", k_t0 + 30'000);
+    CHECK(resolve_in_doubt(t.db, "indosat", k_t0 + k_hour_ms, policy()).resent.empty());
     auto old = policy();
     old.created_after = k_t0 + 1;
-    CHECK(resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, old).resent.empty());
-    CHECK(resolve_in_doubt(t.db, "indosat", k_t0 + k_hour_ms, policy()).resent.empty());
+    const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, old);
+    CHECK(result.resent.empty());
+    CHECK(result.given_up == 1);
     CHECK(reply(t.db, id).state == "unknown");
+    CHECK(reply(t.db, id).last_error.value_or("").find("within reply_max_age") !=
+          std::string::npos);
+    // Given up for good.
+    CHECK(resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, policy()).resent.empty());
+  }
+
+  TEST_CASE("a long reply the daemon died sending is never resent automatically") {
+    TestDb t;
+    const auto id = queue(t.db, "bagian satu bagian dua", k_t0);
+    REQUIRE(claim_outbound(t.db, "telkomsel", 10, k_t0, 0).size() == 1);
+    mark_submit_started(t.db, id, 2, k_t0);
+    recover_on_startup(t.db, k_t0 + 5000);
+    REQUIRE(reply(t.db, id).state == "unknown");
+    receipted(t.db, "later", k_t0 + 30'000);
+    const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, policy());
+    CHECK(result.resent.empty());
+    CHECK(resends(t.db, id) == 1);
   }
 
   TEST_CASE("a reply the daemon died sending is judged the same way") {
@@ -234,9 +303,8 @@ TEST_SUITE("store::doubt") {
     const auto id = queue(t.db, "Terima kasih.", k_t0);
     REQUIRE(claim_outbound(t.db, "telkomsel", 10, k_t0, 0).size() == 1);
     mark_submit_started(t.db, id, 1, k_t0);
-    // recover_on_startup marks it unknown; here by hand, as it does.
-    t.db.exec(fmt::format("UPDATE outbound SET state = 'unknown', updated_at = {} WHERE id = {}",
-                          k_t0 + 5000, id));
+    recover_on_startup(t.db, k_t0 + 5000);
+    REQUIRE(reply(t.db, id).state == "unknown");
     record_receipt(t.db, {"r1", "delivered", std::string(k_citizen), "Terima kasih."}, k_t0 + 6000);
     const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, policy());
     REQUIRE(result.found_receipt.size() == 1);

@@ -72,6 +72,29 @@ TEST_SUITE("store::schema") {
     CHECK(db.query_int("SELECT count(*) FROM reports WHERE ref = 'MTR2222'") == 1);
   }
 
+  TEST_CASE("version 2 to 3: replies already in doubt are left to an operator, receipts kept") {
+    TempDir dir;
+    Connection db(dir.file("v2.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF"); // no fsyncs: fast tests
+    migrate(db, 2);
+    REQUIRE(db.query_int("PRAGMA user_version") == 2);
+    db.exec("INSERT INTO outbound (id, kind, link, msisdn, text, state, submit_started_at, "
+            "created_at, updated_at) VALUES (1, 'help', 'l', '628123', 'x', 'unknown', 5, 1, 9), "
+            "(2, 'help', 'l', '628123', 'y', 'queued', NULL, 2, 2)");
+    db.exec("INSERT INTO early_receipts (message_id, state, received_at) VALUES ('m1', "
+            "'delivered', 7)");
+    migrate(db);
+    CHECK(db.query_int("PRAGMA user_version") == current_schema_version());
+    // Version 2 kept no handset for receipts nor the parts accepted before a
+    // lost response: judging its replies in doubt could resend them.
+    CHECK(db.query_int("SELECT resends FROM outbound WHERE id = 1") == 1);
+    CHECK(db.query_int("SELECT resends FROM outbound WHERE id = 2") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM early_receipts WHERE message_id = 'm1' AND "
+                       "msisdn = '' AND excerpt = ''") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'outbound_in_doubt'") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'outbound_queue'") == 0);
+  }
+
   TEST_CASE("a schema newer than this build is refused with a clear message") {
     TempDir dir;
     const auto path = dir.file("newer.db");

@@ -14,9 +14,11 @@ namespace laporsms::store {
 // Up to `limit` queued replies for `link` not yet claimed, oldest first, and
 // marks each claimed (claimed_at = now) so the next call skips it. A claim
 // is only a reservation: recover_on_startup puts claimed replies back.
-// Replies created before `expire_before` are marked expired instead.
+// Replies created before `expire_before` are marked expired instead, and
+// counted in `*expired` when given.
 std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, std::size_t limit,
-                                         std::int64_t now, std::int64_t expire_before);
+                                         std::int64_t now, std::int64_t expire_before,
+                                         int* expired = nullptr);
 
 // The first submit_sm of reply `outbound_id` (in `parts` parts) is about to
 // leave. Written (and committed) before it does: after a crash such a reply
