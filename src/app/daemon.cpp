@@ -323,7 +323,7 @@ private:
       };
       int filed = 0;
       try {
-        filed = co_await m_store.execute(std::move(sweep));
+        filed = co_await m_store.execute(std::move(sweep), store::Durability::written);
       } catch (const std::exception& e) {
         log::error("intake: cannot file incomplete long SMS: {}", e.what());
       }
@@ -367,7 +367,7 @@ private:
         };
         store::DoubtResult result;
         try {
-          result = co_await m_store.execute(std::move(judge));
+          result = co_await m_store.execute(std::move(judge), store::Durability::written);
         } catch (const std::exception& e) {
           log::error("outbox {}: cannot judge replies in doubt: {}", link->config.name, e.what());
           continue;
@@ -416,7 +416,7 @@ private:
         };
         store::RetentionResult batch;
         try {
-          batch = co_await m_store.execute(std::move(prune));
+          batch = co_await m_store.execute(std::move(prune), store::Durability::written);
         } catch (const std::exception& e) {
           log::warn("retention: {}", e.what());
           break;
@@ -553,7 +553,10 @@ private:
                   {"auth_errors", up.auth_errors},
                   {"rejected", up.rejected}}},
                 {"throughput", {{"inbound_last_minute", m_inbound_minute.total(util::now_ms())}}},
-                {"store", {{"transactions", stats.transactions}, {"tasks", stats.tasks}}}};
+                {"store",
+                 {{"transactions", stats.transactions},
+                  {"fsynced_transactions", stats.fsynced_transactions},
+                  {"tasks", stats.tasks}}}};
   }
 
   Config m_config;

@@ -56,7 +56,8 @@ awaitable<void> OutboxSender::run() {
         }
         return claimed;
       };
-      auto [claimed, expired] = co_await m_store.execute(std::move(claim));
+      auto [claimed, expired] =
+          co_await m_store.execute(std::move(claim), store::Durability::written);
       items = std::move(claimed);
       if (expired > 0) {
         log::warn("outbox {}: {} reply(ies) older than reply_max_age ({} ms) expired, not sent",
@@ -162,7 +163,10 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   // What the SMSC said must reach the database: until it does, the reply
   // stays claimed here (a full disk clears; a crash leaves it in doubt).
   const auto what = fmt::format("outbox {}: reply {}", link, id);
-  co_await m_store.execute_until_stored(record, what, [this] { return !m_stopping; });
+  // A lost submit_sm_resp record leaves the reply started, hence in doubt
+  // after recovery: never sent twice, so no fsync is needed here.
+  co_await m_store.execute_until_stored(
+      record, what, [this] { return !m_stopping; }, store::Durability::written);
   --m_in_progress;
   m_wakeup.notify();
 }

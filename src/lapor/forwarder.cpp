@@ -106,14 +106,17 @@ awaitable<void> Forwarder::run() {
                 store::make_pending_due(db, now);
               }
               return store::claim_due_jobs(db, due_by, free_slots);
-            });
+            },
+            // Lost to a power cut, a claim only means the job is tried again.
+            store::Durability::written);
         for (auto& job : jobs) {
           ++m_in_flight;
           asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
         }
         if (jobs.size() < free_slots) {
-          const auto due = co_await m_store.execute(
-              [](store::Connection& db) { return store::next_due_at(db); });
+          const auto due =
+              co_await m_store.execute([](store::Connection& db) { return store::next_due_at(db); },
+                                       store::Durability::written);
           if (due) {
             sleep = std::clamp<std::chrono::milliseconds>(
                 std::chrono::milliseconds(*due - util::now_ms()), 0ms, 60s);

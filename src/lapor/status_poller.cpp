@@ -30,7 +30,7 @@ awaitable<void> StatusPoller::run() {
         return store::claim_status_queries(db, polled_before, now, free_slots);
       };
       try {
-        auto queries = co_await m_store.execute(std::move(claim));
+        auto queries = co_await m_store.execute(std::move(claim), store::Durability::written);
         claimed = queries.size();
         for (auto& query : queries) {
           ++m_in_flight;

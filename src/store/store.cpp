@@ -55,7 +55,8 @@ Store::~Store() {
 }
 
 StoreStats Store::stats() const {
-  return {m_transactions.load(), m_tasks.load(), m_failed_commits.load()};
+  return {m_transactions.load(), m_fsynced_transactions.load(), m_tasks.load(),
+          m_failed_commits.load()};
 }
 
 void Store::enqueue(std::unique_ptr<Work> task) {
@@ -91,10 +92,26 @@ void Store::writer_main() {
 void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   auto& db = *m_db;
   std::exception_ptr batch_error;
-  try {
-    db.prepare("BEGIN IMMEDIATE").run();
-  } catch (...) {
-    batch_error = std::current_exception();
+  // One task that needs it makes the whole batch fsync'd; a batch of
+  // bookkeeping only is left in the WAL for the next fsync'd commit.
+  const bool fsync = m_options.synchronous == Synchronous::full &&
+                     std::any_of(batch.begin(), batch.end(), [](const auto& task) {
+                       return task->durability == Durability::fsynced;
+                     });
+  if (m_options.synchronous == Synchronous::full && fsync != m_fsync_on_commit) {
+    try {
+      db.exec(fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+      m_fsync_on_commit = fsync;
+    } catch (...) {
+      batch_error = std::current_exception();
+    }
+  }
+  if (!batch_error) {
+    try {
+      db.prepare("BEGIN IMMEDIATE").run();
+    } catch (...) {
+      batch_error = std::current_exception();
+    }
   }
   if (!batch_error) {
     for (auto& task : batch) {
@@ -140,6 +157,9 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
     }
   }
   m_transactions.fetch_add(1);
+  if (fsync) {
+    m_fsynced_transactions.fetch_add(1);
+  }
   m_tasks.fetch_add(batch.size());
   for (auto& task : batch) {
     task->complete(batch_error ? batch_error : task->error);
@@ -147,13 +167,14 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
 }
 
 awaitable<bool> Store::execute_until_stored(const Task& task, const std::string& what,
-                                            const std::function<bool()>& keep_trying) {
+                                            const std::function<bool()>& keep_trying,
+                                            Durability durability) {
   bool logged = false;
   for (;;) {
     std::string failure;
     try {
       Task copy = task;
-      co_await execute(std::move(copy));
+      co_await execute(std::move(copy), durability);
       if (logged) {
         log::info("{}: recorded after all", what);
       }

@@ -659,7 +659,7 @@ function report({ o, machine, fsync, version, results, errors, started, finished
   lines.push('');
   lines.push('Counts (every acknowledged MO must be stored, posted upstream once and answered twice):');
   lines.push('');
-  lines.push('| scenario | sent | acked | rejected | unanswered | stored | posted (distinct) | failed API requests | `received` | `forwarded` | other replies | end-to-end s | queues after | store commits (tasks each) |');
+  lines.push('| scenario | sent | acked | rejected | unanswered | stored | posted (distinct) | failed API requests | `received` | `forwarded` | other replies | end-to-end s | queues after | store commits (tasks each), fsynced |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
   for (const r of results) {
     const rejected = r.run.rejectedCount
@@ -674,7 +674,7 @@ function report({ o, machine, fsync, version, results, errors, started, finished
     lines.push(`| ${r.name} | ${f(r.run.sent)} | ${f(r.run.acked)} | ${rejected} | ${f(r.run.unanswered)} | ${typeof r.stored === 'number' ? f(r.stored) : r.stored} | ` +
       `${f(r.posts)} (${f(r.distinctPosted)}) | ${f(r.failedRequests)} | ${f(r.replies.received)} | ${f(r.replies.forwarded)} | ` +
       `${f(r.replies.other)} | ${r.e2eSeconds === null ? 'not drained' : f(r.e2eSeconds, 1)} | ${q} | ` +
-      `${r.store ? `${f(r.store.transactions)} (${f(r.store.tasks / Math.max(1, r.store.transactions), 1)})` : '–'} |`);
+      `${r.store ? `${f(r.store.transactions)} (${f(r.store.tasks / Math.max(1, r.store.transactions), 1)}), ${f(r.store.fsynced_transactions ?? 0)}` : '–'} |`);
   }
   lines.push('');
   lines.push('How it is measured: the load generator (tests/peers/bench-load.mjs, a separate node process) is the SMSC; ' +

@@ -86,10 +86,11 @@ struct Outcome {
 // Parameters are references only: g++ 12 mis-moves non-trivial coroutine
 // parameters and temporaries inside co_await, so the task is copied into a
 // named local first.
-awaitable<void> run_task(Store& store, const TaskFn& fn, Outcome& out) {
+awaitable<void> run_task(Store& store, const TaskFn& fn, Outcome& out,
+                         Durability durability = Durability::fsynced) {
   TaskFn task = fn;
   try {
-    auto result = co_await store.execute(std::move(task));
+    auto result = co_await store.execute(std::move(task), durability);
     out.value = result;
   } catch (...) {
     out.error = std::current_exception();
@@ -98,19 +99,22 @@ awaitable<void> run_task(Store& store, const TaskFn& fn, Outcome& out) {
 }
 
 void spawn_all(asio::io_context& io, Store& store, const std::vector<TaskFn>& fns,
-               std::vector<Outcome>& outcomes) {
+               std::vector<Outcome>& outcomes, const std::vector<Durability>& durabilities = {}) {
   outcomes.resize(fns.size());
   for (std::size_t i = 0; i < fns.size(); ++i) {
-    asio::co_spawn(io, run_task(store, fns[i], outcomes[i]), asio::detached);
+    const auto durability = i < durabilities.size() ? durabilities[i] : Durability::fsynced;
+    asio::co_spawn(io, run_task(store, fns[i], outcomes[i], durability), asio::detached);
   }
 }
 
 // Queues `fns` while the writer is held, then lets them run: they form one
 // group (or several, when max_batch is smaller), deterministically.
-void run_as_group(Store& store, const std::vector<TaskFn>& fns, std::vector<Outcome>& outcomes) {
+// `durabilities[i]` is that of fns[i] (default: fsynced).
+void run_as_group(Store& store, const std::vector<TaskFn>& fns, std::vector<Outcome>& outcomes,
+                  const std::vector<Durability>& durabilities = {}) {
   asio::io_context io;
   WriterGate gate(store);
-  spawn_all(io, store, fns, outcomes);
+  spawn_all(io, store, fns, outcomes, durabilities);
   // Posted after every coroutine's start, so it runs once all are queued.
   asio::post(io, [&gate] { gate.open(); });
   io.run();
@@ -229,6 +233,48 @@ TEST_SUITE("store::Store") {
     }
     CHECK(ids.size() == fns.size());
     CHECK(count_committed(store.path()) == 40);
+  }
+
+  TEST_CASE("a batch of 'written' tasks commits without fsync; one 'fsynced' task makes it fsync") {
+    TempDir dir;
+    auto options = options_for(dir);
+    options.synchronous = Synchronous::full;
+    Store store(options);
+    create_table(store);
+    std::vector<Outcome> outcomes;
+
+    auto before = store.stats();
+    run_as_group(store, {insert_value(1), insert_value(2)}, outcomes,
+                 {Durability::written, Durability::written});
+    auto after = store.stats();
+    CHECK(after.transactions - before.transactions == 2); // the gate's, then the pair
+    CHECK(after.fsynced_transactions - before.fsynced_transactions == 1); // the gate's only
+
+    before = store.stats();
+    run_as_group(store, {insert_value(3), insert_value(4)}, outcomes,
+                 {Durability::written, Durability::fsynced});
+    after = store.stats();
+    CHECK(after.transactions - before.transactions == 2);
+    CHECK(after.fsynced_transactions - before.fsynced_transactions == 2);
+    CHECK(count_committed(store.path()) == 4);
+
+    // And back: the connection's setting follows each batch.
+    before = store.stats();
+    run_as_group(store, {insert_value(5)}, outcomes, {Durability::written});
+    after = store.stats();
+    CHECK(after.fsynced_transactions - before.fsynced_transactions == 1);
+    CHECK(store.execute_blocking([](Connection& db) {
+      return db.query_int("PRAGMA synchronous");
+    }) == 2); // FULL, set again for this fsynced task
+  }
+
+  TEST_CASE("with synchronous = normal nothing is fsync'd at commit") {
+    TempDir dir;
+    Store store(options_for(dir)); // normal
+    create_table(store);
+    std::vector<Outcome> outcomes;
+    run_as_group(store, {insert_value(1)}, outcomes, {Durability::fsynced});
+    CHECK(store.stats().fsynced_transactions == 0);
   }
 
   TEST_CASE("max_batch bounds how many tasks one transaction takes") {

@@ -24,6 +24,19 @@ namespace laporsms::store {
 
 enum class Synchronous { full, normal };
 
+// How durable a task's COMMIT must be before its caller resumes.
+enum class Durability {
+  // fsync'd (with synchronous = full): for what the outside world is told
+  // or sent next (an MO acknowledged, a reply about to leave, the API's
+  // answer).
+  fsynced,
+  // In the WAL, not yet fsync'd: survives a crash of the daemon, and a power
+  // loss once any later fsync'd commit or checkpoint ran (the WAL is written
+  // in order). For bookkeeping that start-up recovery can do without: a
+  // claim, a submit_sm_resp, a sweep.
+  written,
+};
+
 struct StoreOptions {
   std::filesystem::path path;
   Synchronous synchronous = Synchronous::full;
@@ -35,6 +48,7 @@ struct StoreOptions {
 
 struct StoreStats {
   std::uint64_t transactions = 0;
+  std::uint64_t fsynced_transactions = 0;
   std::uint64_t tasks = 0;
   std::uint64_t failed_commits = 0;
 };
@@ -54,7 +68,10 @@ public:
   // transaction committed. An exception from `fn` rolls back only its own
   // work (a savepoint) and is rethrown here; a failed COMMIT is rethrown to
   // every task of the batch.
-  template <typename F> auto execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>>;
+  // A batch of `written` tasks only commits without an fsync.
+  template <typename F>
+  auto execute(F fn, Durability durability = Durability::fsynced)
+      -> awaitable<std::invoke_result_t<F&, Connection&>>;
 
   // A write whose outcome is already decided elsewhere (the SMSC took a
   // reply, the API filed a report).
@@ -64,7 +81,8 @@ public:
   // waits a second and tries again, as long as `keep_trying()`. False when
   // it gave up.
   awaitable<bool> execute_until_stored(const Task& task, const std::string& what,
-                                       const std::function<bool()>& keep_trying);
+                                       const std::function<bool()>& keep_trying,
+                                       Durability durability = Durability::fsynced);
 
   // Runs `fn` on the writer thread and blocks until it committed: for
   // start-up and tests, never from the io thread while it serves traffic.
@@ -79,6 +97,7 @@ private:
     virtual void run(Connection& db) = 0;
     virtual void complete(std::exception_ptr error) = 0;
     std::exception_ptr error;
+    Durability durability = Durability::fsynced;
   };
 
   void enqueue(std::unique_ptr<Work> work);
@@ -92,6 +111,8 @@ private:
   std::deque<std::unique_ptr<Work>> m_queue;
   bool m_stopping = false;
   std::atomic<std::uint64_t> m_transactions{0};
+  std::atomic<std::uint64_t> m_fsynced_transactions{0};
+  bool m_fsync_on_commit = true; // the connection's synchronous setting now
   std::atomic<std::uint64_t> m_tasks{0};
   std::atomic<std::uint64_t> m_failed_commits{0};
   std::thread m_thread;
@@ -100,7 +121,8 @@ private:
 // --- Inline implementations ---
 
 template <typename F>
-auto Store::execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>> {
+auto Store::execute(F fn, Durability durability)
+    -> awaitable<std::invoke_result_t<F&, Connection&>> {
   using R = std::invoke_result_t<F&, Connection&>;
   static_assert(!std::is_void_v<R>, "store tasks return a value");
   static_assert(std::is_default_constructible_v<R>, "an error completes with R{}");
@@ -108,7 +130,7 @@ auto Store::execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>> {
   // parameters (a lambda capturing strings), so `fn` is moved straight into
   // the task by the initiation, which the awaitable runs when co_awaited.
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
-      [this](auto handler, F f) {
+      [this, durability](auto handler, F f) {
         using Handler = decltype(handler);
         struct CoTask final : Work {
           CoTask(F task_fn, Handler h)
@@ -128,7 +150,9 @@ auto Store::execute(F fn) -> awaitable<std::invoke_result_t<F&, Connection&>> {
           asio::associated_executor_t<Handler> ex;
           R result{};
         };
-        enqueue(std::make_unique<CoTask>(std::move(f), std::move(handler)));
+        auto task = std::make_unique<CoTask>(std::move(f), std::move(handler));
+        task->durability = durability;
+        enqueue(std::move(task));
       },
       use_awaitable, std::move(fn));
 }
