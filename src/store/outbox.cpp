@@ -25,7 +25,7 @@ std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, 
   std::vector<OutboundItem> items;
   auto& select = db.prepare(
       "SELECT id, msisdn, text, created_at FROM outbound "
-      "INDEXED BY outbound_claim WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
+      "INDEXED BY outbound_queue WHERE state = 'queued' AND link = ? AND claimed_at IS NULL "
       "ORDER BY id LIMIT ?");
   select.bind(1, link).bind(2, static_cast<std::int64_t>(limit));
   while (select.step()) {

@@ -156,8 +156,9 @@ CREATE INDEX early_receipts_msisdn ON early_receipts(msisdn, received_at);
 ALTER TABLE outbound ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;
 -- Replies still to be judged: few, whatever the size of the table.
 CREATE INDEX outbound_in_doubt ON outbound(link, id) WHERE state = 'unknown' AND resends = 0;
--- Serves the same queries as outbound_claim, its prefix.
-DROP INDEX outbound_queue;
+-- outbound_queue serves the claim as well (at most two windows of claimed
+-- rows to step over), and a claim then moves no index entry.
+DROP INDEX outbound_claim;
 -- Version 2 kept neither the handset of a receipt nor the parts accepted
 -- before a lost response: its replies in doubt are left to an operator.
 UPDATE outbound SET resends = 1 WHERE state = 'unknown';

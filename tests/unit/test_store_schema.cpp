@@ -92,7 +92,7 @@ TEST_SUITE("store::schema") {
     CHECK(db.query_int("SELECT count(*) FROM early_receipts WHERE message_id = 'm1' AND "
                        "msisdn = '' AND excerpt = ''") == 1);
     CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'outbound_in_doubt'") == 1);
-    CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'outbound_queue'") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'outbound_claim'") == 0);
   }
 
   TEST_CASE("a schema newer than this build is refused with a clear message") {
