@@ -100,23 +100,23 @@ awaitable<void> Forwarder::run() {
       const bool reopen_backlog = m_release_backlog;
       m_release_backlog = false;
       try {
-        auto jobs = co_await m_store.execute(
-            [now, due_by, free_slots, reopen_backlog](store::Connection& db) {
-              if (reopen_backlog) {
-                store::make_pending_due(db, now);
-              }
-              return store::claim_due_jobs(db, due_by, free_slots);
-            },
-            // Lost to a power cut, a claim only means the job is tried again.
-            store::Durability::written);
+        // The claim and, when it leaves slots free, when the next job is
+        // due: one transaction.
+        auto claim = [now, due_by, free_slots, reopen_backlog](store::Connection& db) {
+          if (reopen_backlog) {
+            store::make_pending_due(db, now);
+          }
+          auto claimed = store::claim_due_jobs(db, due_by, free_slots);
+          const auto next_due = claimed.size() < free_slots ? store::next_due_at(db) : std::nullopt;
+          return std::make_pair(std::move(claimed), next_due);
+        };
+        // Lost to a power cut, a claim only means the job is tried again.
+        auto [jobs, due] = co_await m_store.execute(std::move(claim), store::Durability::written);
         for (auto& job : jobs) {
           ++m_in_flight;
           asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
         }
         if (jobs.size() < free_slots) {
-          const auto due =
-              co_await m_store.execute([](store::Connection& db) { return store::next_due_at(db); },
-                                       store::Durability::written);
           if (due) {
             sleep = std::clamp<std::chrono::milliseconds>(
                 std::chrono::milliseconds(*due - util::now_ms()), 0ms, 60s);
