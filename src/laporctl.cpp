@@ -209,6 +209,11 @@ int main(int argc, char** argv) {
                                    m.value("direction", ""), m.value("link", ""),
                                    m.value("msisdn", ""), m.value("state", ""),
                                    m.value("text", ""));
+          const auto state = m.value("state", "");
+          if (m["error"].is_string() &&
+              (state == "unknown" || state == "expired" || state == "undeliverable")) {
+            std::cout << "    why: " << m["error"].get<std::string>() << "\n";
+          }
         }
       }
       return 0;

@@ -162,20 +162,23 @@ json list_messages(store::Connection& db, const std::string& direction, int limi
   // Inbound and outbound side by side, newest first.
   auto stmt = db.prepare_uncached(
       "SELECT * FROM ("
-      " SELECT 'in' AS direction, msisdn, link, text, 'stored' AS state, received_at AS at, id "
-      " FROM inbound WHERE ?1 IN ('', 'in') "
+      " SELECT 'in' AS direction, msisdn, link, text, 'stored' AS state, received_at AS at, id, "
+      " NULL AS error FROM inbound WHERE ?1 IN ('', 'in') "
       " UNION ALL "
-      " SELECT 'out', msisdn, link, text, state, created_at, id FROM outbound "
+      " SELECT 'out', msisdn, link, text, state, created_at, id, last_error FROM outbound "
       " WHERE ?1 IN ('', 'out')) ORDER BY at DESC, id DESC LIMIT ?2");
   stmt->bind(1, direction).bind(2, limit);
   json out = json::array();
   while (stmt->step()) {
-    out.push_back({{"direction", stmt->column_text(0)},
-                   {"msisdn", stmt->column_text(1)},
-                   {"link", stmt->column_text(2)},
-                   {"text", stmt->column_text(3)},
-                   {"state", stmt->column_text(4)},
-                   {"at", rfc3339(stmt->column_int(5))}});
+    out.push_back(
+        {{"direction", stmt->column_text(0)},
+         {"msisdn", stmt->column_text(1)},
+         {"link", stmt->column_text(2)},
+         {"text", stmt->column_text(3)},
+         {"state", stmt->column_text(4)},
+         {"at", rfc3339(stmt->column_int(5))},
+         // Why a reply is unknown, expired or undeliverable (null otherwise).
+         {"error", stmt->column_is_null(7) ? json(nullptr) : json(stmt->column_text(7))}});
   }
   return out;
 }

@@ -121,5 +121,11 @@ test('with no receipts coming back at all, a reply in doubt stays unknown, never
     assert.equal(row.resends, 0);
     const status = await laporctl(configPath, ['--json', 'status']);
     assert.equal(status.json.queues.replies_unknown, 1, 'laporctl status counts it for an operator');
+    const messages = await laporctl(configPath, ['--json', 'messages', '--direction', 'out']);
+    const inDoubt = messages.json.filter((m) => m.state === 'unknown');
+    assert.equal(inDoubt.length, 1);
+    assert.match(inDoubt[0].error ?? '', /no answer|response|timeout/i, `laporctl messages says why: ${inDoubt[0].error}`);
+    const text = await laporctl(configPath, ['messages', '--direction', 'out']);
+    assert.match(text.stdout, /\n    why: /, 'and so does its text form');
   });
 });

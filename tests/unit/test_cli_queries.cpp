@@ -321,7 +321,22 @@ TEST_SUITE("cli::queries") {
     }
     CHECK(out[0]["text"] == "Format: LAPORYAI");
     CHECK(out[0]["state"] == "queued");
+    CHECK(out[0]["error"].is_null());
     CHECK(out[4]["state"] == "delivered");
+    for (const auto& m : in) {
+      CHECK(m["error"].is_null());
+    }
+  }
+
+  TEST_CASE("list_messages says why a reply is unknown") {
+    QueriesDb q;
+    fill(q);
+    q.exec("UPDATE outbound SET state = 'unknown', last_error = 'no response within 10 s' "
+               "WHERE text = 'Format: LAPORYAI'");
+    const auto out = cli::list_messages(*q.db, "out", 1);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0]["state"] == "unknown");
+    CHECK(out[0]["error"] == "no response within 10 s");
   }
 
   TEST_CASE("list_messages without a direction interleaves both by time") {
