@@ -323,7 +323,7 @@ private:
       };
       int filed = 0;
       try {
-        filed = co_await m_store.execute(std::move(sweep), store::Durability::written);
+        filed = co_await m_store.execute(std::move(sweep));
       } catch (const std::exception& e) {
         log::error("intake: cannot file incomplete long SMS: {}", e.what());
       }
@@ -367,7 +367,7 @@ private:
         };
         store::DoubtResult result;
         try {
-          result = co_await m_store.execute(std::move(judge), store::Durability::written);
+          result = co_await m_store.execute(std::move(judge));
         } catch (const std::exception& e) {
           log::error("outbox {}: cannot judge replies in doubt: {}", link->config.name, e.what());
           continue;
@@ -416,7 +416,7 @@ private:
         };
         store::RetentionResult batch;
         try {
-          batch = co_await m_store.execute(std::move(prune), store::Durability::written);
+          batch = co_await m_store.execute(std::move(prune));
         } catch (const std::exception& e) {
           log::warn("retention: {}", e.what());
           break;
@@ -556,6 +556,7 @@ private:
                 {"store",
                  {{"transactions", stats.transactions},
                   {"fsynced_transactions", stats.fsynced_transactions},
+                  {"idle_syncs", stats.idle_syncs},
                   {"tasks", stats.tasks}}}};
   }
 

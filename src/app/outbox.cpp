@@ -163,8 +163,9 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   // What the SMSC said must reach the database: until it does, the reply
   // stays claimed here (a full disk clears; a crash leaves it in doubt).
   const auto what = fmt::format("outbox {}: reply {}", link, id);
-  // A lost submit_sm_resp record leaves the reply started, hence in doubt
-  // after recovery: never sent twice, so no fsync is needed here.
+  // Not fsync'd on its own (the writer syncs it within sync_written_after):
+  // lost to a power cut, the reply is merely in doubt after recovery, and
+  // its receipt settles it.
   co_await m_store.execute_until_stored(
       record, what, [this] { return !m_stopping; }, store::Durability::written);
   --m_in_progress;

@@ -55,8 +55,11 @@ Store::~Store() {
 }
 
 StoreStats Store::stats() const {
-  return {m_transactions.load(), m_fsynced_transactions.load(), m_tasks.load(),
-          m_failed_commits.load()};
+  return {.transactions = m_transactions.load(),
+          .fsynced_transactions = m_fsynced_transactions.load(),
+          .tasks = m_tasks.load(),
+          .idle_syncs = m_idle_syncs.load(),
+          .failed_commits = m_failed_commits.load()};
 }
 
 void Store::enqueue(std::unique_ptr<Work> task) {
@@ -72,9 +75,20 @@ void Store::writer_main() {
   for (;;) {
     {
       std::unique_lock lock(m_mutex);
-      m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+      const auto ready = [this] { return m_stopping || !m_queue.empty(); };
+      if (m_unsynced_since) {
+        if (!m_wake.wait_until(lock, *m_unsynced_since + m_options.sync_written_after, ready)) {
+          lock.unlock();
+          sync_written();
+          continue;
+        }
+      } else {
+        m_wake.wait(lock, ready);
+      }
       if (m_queue.empty()) {
-        return; // stopping, and nothing left to run
+        lock.unlock();
+        sync_written(); // stopping: leave nothing unsynced
+        return;
       }
       // Everything that queued up while the last fsync ran goes into this
       // transaction: that is the group commit.
@@ -94,24 +108,24 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   std::exception_ptr batch_error;
   // One task that needs it makes the whole batch fsync'd; a batch of
   // bookkeeping only is left in the WAL for the next fsync'd commit.
-  const bool fsync = m_options.synchronous == Synchronous::full &&
-                     std::any_of(batch.begin(), batch.end(), [](const auto& task) {
-                       return task->durability == Durability::fsynced;
-                     });
+  bool fsync = m_options.synchronous == Synchronous::full &&
+               std::any_of(batch.begin(), batch.end(), [](const auto& task) {
+                 return task->durability == Durability::fsynced;
+               });
   if (m_options.synchronous == Synchronous::full && fsync != m_fsync_on_commit) {
     try {
       db.exec(fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
       m_fsync_on_commit = fsync;
     } catch (...) {
-      batch_error = std::current_exception();
+      // Still as it was: a batch that may skip the fsync simply takes it.
+      fsync = m_fsync_on_commit;
     }
   }
-  if (!batch_error) {
-    try {
-      db.prepare("BEGIN IMMEDIATE").run();
-    } catch (...) {
-      batch_error = std::current_exception();
-    }
+  const auto changes_before = sqlite3_total_changes(db.handle());
+  try {
+    db.prepare("BEGIN IMMEDIATE").run();
+  } catch (...) {
+    batch_error = std::current_exception();
   }
   if (!batch_error) {
     for (auto& task : batch) {
@@ -157,12 +171,36 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
     }
   }
   m_transactions.fetch_add(1);
-  if (fsync) {
-    m_fsynced_transactions.fetch_add(1);
+  if (!batch_error) {
+    // A COMMIT that wrote nothing fsyncs nothing either.
+    const bool wrote = sqlite3_total_changes(db.handle()) != changes_before;
+    if (fsync) {
+      m_fsynced_transactions.fetch_add(1);
+    }
+    if (fsync && wrote) {
+      m_unsynced_since.reset(); // the WAL is synced up to here
+    } else if (wrote && !fsync && m_options.synchronous == Synchronous::full && !m_unsynced_since) {
+      m_unsynced_since = std::chrono::steady_clock::now();
+    }
   }
   m_tasks.fetch_add(batch.size());
   for (auto& task : batch) {
     task->complete(batch_error ? batch_error : task->error);
+  }
+}
+
+void Store::sync_written() {
+  if (!m_unsynced_since) {
+    return;
+  }
+  m_unsynced_since.reset();
+  try {
+    // A passive checkpoint fsyncs the WAL before it copies anything back,
+    // and never waits for readers.
+    m_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+    m_idle_syncs.fetch_add(1);
+  } catch (const std::exception& e) {
+    log::warn("store: cannot sync the WAL: {}", e.what());
   }
 }
 

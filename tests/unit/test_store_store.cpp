@@ -268,6 +268,34 @@ TEST_SUITE("store::Store") {
     }) == 2); // FULL, set again for this fsynced task
   }
 
+  TEST_CASE("written commits are synced by the writer once sync_written_after passes quietly") {
+    TempDir dir;
+    auto options = options_for(dir);
+    options.synchronous = Synchronous::full;
+    options.sync_written_after = 50ms;
+    Store store(options);
+    create_table(store);
+    std::vector<Outcome> outcomes;
+    const auto wait_for_syncs = [&store](std::uint64_t n) {
+      for (int i = 0; i < 200 && store.stats().idle_syncs < n; ++i) {
+        std::this_thread::sleep_for(10ms);
+      }
+      return store.stats().idle_syncs;
+    };
+
+    run_as_group(store, {insert_value(1)}, outcomes, {Durability::written});
+    CHECK(wait_for_syncs(1) == 1);
+    std::this_thread::sleep_for(150ms);
+    CHECK(store.stats().idle_syncs == 1); // once: nothing more to sync
+
+    // An fsync'd commit that writes, right after, leaves nothing to sync.
+    run_as_group(store, {insert_value(2), insert_value(3)}, outcomes,
+                 {Durability::written, Durability::fsynced});
+    std::this_thread::sleep_for(150ms);
+    CHECK(store.stats().idle_syncs == 1);
+    CHECK(count_committed(store.path()) == 3);
+  }
+
   TEST_CASE("with synchronous = normal nothing is fsync'd at commit") {
     TempDir dir;
     Store store(options_for(dir)); // normal
