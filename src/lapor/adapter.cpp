@@ -1,6 +1,7 @@
 // What both adapters share: the status-code rules and the hygiene applied to
 // anything the API sends back before it reaches a log, the database or an SMS.
 #include <laporsms/lapor/adapter.hpp>
+#include <laporsms/sms/charset.hpp>
 
 #include <algorithm>
 
@@ -23,35 +24,8 @@ std::string_view to_string(Outcome outcome) {
 namespace detail {
 
 std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  unsigned char min_second = 0x80;
-  unsigned char max_second = 0xBF;
-  if (lead < 0x80) {
-    return 1;
-  } else if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    min_second = lead == 0xE0 ? 0xA0 : 0x80;
-    max_second = lead == 0xED ? 0x9F : 0xBF;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    min_second = lead == 0xF0 ? 0x90 : 0x80;
-    max_second = lead == 0xF4 ? 0x8F : 0xBF;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size() || byte(i + 1) < min_second || byte(i + 1) > max_second) {
-    return 0;
-  }
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
-      return 0;
-    }
-  }
-  return length;
+  const auto step = sms::next_code_point(text, i);
+  return step.valid ? step.length : 0;
 }
 
 Outcome outcome_for_status(unsigned status) {

@@ -1,3 +1,4 @@
+#include <laporsms/sms/charset.hpp>
 #include <laporsms/store/doubt.hpp>
 #include <laporsms/store/outbox.hpp>
 
@@ -14,34 +15,24 @@ struct InDoubt {
   std::int64_t parts = 0;
 };
 
-// The code points of UTF-8 `text`, each as its bytes.
-std::vector<std::string_view> code_points(std::string_view text) {
-  std::vector<std::string_view> points;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t n = 1;
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead >= 0xF0) {
-      n = 4;
-    } else if (lead >= 0xE0) {
-      n = 3;
-    } else if (lead >= 0xC0) {
-      n = 2;
-    }
-    n = std::min(n, text.size() - i);
-    points.push_back(text.substr(i, n));
-    i += n;
+// The code points of UTF-8 `text` (U+FFFD for what is not UTF-8).
+std::vector<char32_t> code_points(std::string_view text) {
+  std::vector<char32_t> points;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto step = sms::next_code_point(text, i);
+    points.push_back(step.code_point);
+    i += step.length;
   }
   return points;
 }
 
-bool same_letter(char excerpt, std::string_view point) {
+bool same_letter(char excerpt, char32_t point) {
   const auto e = static_cast<unsigned char>(excerpt);
-  if (e >= 0x80 || excerpt == '.' || excerpt == '?' || point.size() > 1) {
+  if (e >= 0x80 || excerpt == '.' || excerpt == '?' || point >= 0x80) {
     return true; // where SMSCs differ: no evidence either way
   }
-  const auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; };
-  return lower(e) == lower(static_cast<unsigned char>(point[0]));
+  const auto lower = [](char32_t c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; };
+  return lower(e) == lower(point);
 }
 
 // Replies in doubt past reply_max_age are no longer judged: they stay
