@@ -113,6 +113,24 @@ inline std::vector<Reply> replies(Connection& db, std::string_view where = "1") 
   return rows;
 }
 
+// The reply with `id`; throws when there is none, so a test cannot pass by
+// looking at the wrong row.
+inline Reply reply(Connection& db, std::int64_t id) {
+  const auto rows = replies(db, fmt::format("id = {}", id));
+  if (rows.size() != 1) {
+    throw std::runtime_error(fmt::format("no reply {}", id));
+  }
+  return rows[0];
+}
+
+// The state column of the row of `table` whose `key` is `id` ("NULL" when
+// null).
+inline std::string state_of(Connection& db, std::string_view table, std::string_view key,
+                            std::int64_t id) {
+  return query_text(db, fmt::format("SELECT state FROM {} WHERE {} = {}", table, key, id))
+      .value_or("NULL");
+}
+
 // Templates short enough to compare whole, with the placeholders the code fills.
 inline ReplyTemplates test_templates() {
   ReplyTemplates t;

@@ -332,7 +332,7 @@ TEST_SUITE("cli::queries") {
     QueriesDb q;
     fill(q);
     q.exec("UPDATE outbound SET state = 'unknown', last_error = 'no response within 10 s' "
-               "WHERE text = 'Format: LAPORYAI'");
+           "WHERE text = 'Format: LAPORYAI'");
     const auto out = cli::list_messages(*q.db, "out", 1);
     REQUIRE(out.size() == 1);
     CHECK(out[0]["state"] == "unknown");

@@ -55,12 +55,6 @@ std::int64_t receipted(Connection& db, std::string_view message_id, std::int64_t
   return id;
 }
 
-Reply reply(Connection& db, std::int64_t id) {
-  const auto rows = replies(db, fmt::format("id = {}", id));
-  REQUIRE(rows.size() == 1);
-  return rows[0];
-}
-
 std::int64_t resends(Connection& db, std::int64_t id) {
   return db.query_int(fmt::format("SELECT resends FROM outbound WHERE id = {}", id));
 }

@@ -15,12 +15,6 @@ using namespace store_test;
 
 namespace {
 
-std::string state_of(Connection& db, std::string_view table, std::string_view key,
-                     std::int64_t id) {
-  return query_text(db, fmt::format("SELECT state FROM {} WHERE {} = {}", table, key, id))
-      .value_or("NULL");
-}
-
 std::string ref_of(Connection& db, std::int64_t id) {
   return query_text(db, fmt::format("SELECT ref FROM reports WHERE id = {}", id)).value_or("");
 }

@@ -20,14 +20,6 @@ std::int64_t queue(Connection& db, std::string_view link, std::string_view text,
   return queue_reply(db, std::nullopt, "help", link, "628123456789", text, at);
 }
 
-Reply reply(Connection& db, std::int64_t id) {
-  const auto rows = replies(db, fmt::format("id = {}", id));
-  if (rows.size() != 1) {
-    throw std::runtime_error(fmt::format("no reply {}", id));
-  }
-  return rows[0];
-}
-
 std::string part_state(Connection& db, std::int64_t outbound_id, int part) {
   return query_text(db, fmt::format("SELECT state FROM outbound_parts WHERE outbound_id = {} "
                                     "AND part = {}",

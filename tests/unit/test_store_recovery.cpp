@@ -12,16 +12,6 @@
 using namespace laporsms::store;
 using namespace store_test;
 
-namespace {
-
-std::string state_of(Connection& db, std::string_view table, std::string_view key,
-                     std::int64_t id) {
-  return query_text(db, fmt::format("SELECT state FROM {} WHERE {} = {}", table, key, id))
-      .value_or("NULL");
-}
-
-} // namespace
-
 TEST_SUITE("store::recovery") {
 
   TEST_CASE("recover_on_startup requeues inflight work and marks unconfirmed replies unknown") {
