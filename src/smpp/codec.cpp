@@ -14,6 +14,8 @@
 //   - it cannot read a response with an empty body (its C-string reader runs strlen past the
 //     end) nor TLVs on responses; we give it an explicit empty string / the body without them.
 //   - its unpack prepends TLVs (reverse wire order); we put them back in order.
+//   - its TLV buffer holds 1024 octets, where message_payload may carry 64 KiB; octet TLVs
+//     longer than that are cut out of its input and read by the walk itself.
 //   - it writes a trace of every field into a 2048-octet global without bounding it, so we
 //     limit the number of TLVs (k_max_tlvs).
 // smpp34_errno / smpp34_strerror are process globals: the codec is only called from the io
@@ -332,6 +334,15 @@ struct Header {
   std::uint32_t sequence_number = 0;
 };
 
+// A TLV whose value is longer than libsmpp34's buffer (message_payload up to 64 KiB): where it
+// stands among all the frame's TLVs, and where its header starts in the frame.
+struct LongTlv {
+  std::size_t index = 0;
+  std::size_t offset = 0;
+  std::uint16_t tag = 0;
+  std::uint16_t length = 0;
+};
+
 // An octet the walk read, and where (offset 0 = not present; the header owns octets 0-15).
 struct OctetAt {
   std::size_t offset = 0;
@@ -345,6 +356,8 @@ public:
   std::size_t remaining() const { return m_frame.size() - m_pos; }
   std::size_t position() const { return m_pos; }
   std::size_t tlv_count() const { return m_tlv_count; }
+  // Octet TLVs too long for libsmpp34's buffer, in wire order (see LongTlv).
+  const std::vector<LongTlv>& long_tlvs() const { return m_long_tlvs; }
 
   // A C-octet string of at most `capacity` octets including its NUL.
   bool c_string(std::size_t capacity, const char* field) {
@@ -418,11 +431,19 @@ public:
                                                                " runs past the end of the frame");
       }
       if (table != nullptr) {
-        if (++m_tlv_count > k_max_tlvs) {
+        if (m_tlv_count + m_long_tlvs.size() + 1 > k_max_tlvs) {
           return fail(status::invalid_optional_param_stream,
                       "more than " + number(k_max_tlvs) + " TLVs");
         }
-        if (!tlv_kind(*table, tag).fits(length)) {
+        const TlvKind kind = tlv_kind(*table, tag);
+        if (kind.shape == TlvShape::octets && kind.max_length == MAX_TLV_SIZE &&
+            length > MAX_TLV_SIZE) {
+          m_long_tlvs.push_back(LongTlv{m_tlv_count + m_long_tlvs.size(), m_pos, tag, length});
+          m_pos += 4 + std::size_t{length};
+          continue;
+        }
+        ++m_tlv_count;
+        if (!kind.fits(length)) {
           return fail(status::invalid_optional_param_stream, "TLV " + hex_tag(tag) + " length " +
                                                                  number(length) +
                                                                  " does not fit its tag");
@@ -456,7 +477,8 @@ private:
   Bytes m_frame;
   Header m_header;
   std::size_t m_pos = k_header_length;
-  std::size_t m_tlv_count = 0;
+  std::size_t m_tlv_count = 0; // the TLVs libsmpp34 reads
+  std::vector<LongTlv> m_long_tlvs;
   DecodeError m_error;
 };
 
@@ -493,6 +515,14 @@ public:
     store_be32(m_copy.data(), static_cast<std::uint32_t>(m_size));
   }
 
+  // Removes `count` octets at `offset` (a TLV libsmpp34 has no room for).
+  void cut(std::size_t offset, std::size_t count) {
+    copy_once();
+    std::memmove(m_copy.data() + offset, m_copy.data() + offset + count, m_size - offset - count);
+    m_size -= count;
+    store_be32(m_copy.data(), static_cast<std::uint32_t>(m_size));
+  }
+
   // An empty C-octet string where the peer sent no body at all.
   void append_nul() {
     copy_once();
@@ -523,7 +553,8 @@ public:
 private:
   void copy_once() {
     if (!m_copied) {
-      std::memcpy(m_copy.data(), m_data, m_size);
+      m_copy.assign(m_data, m_data + m_size);
+      m_copy.push_back(0); // room for append_nul
       m_data = m_copy.data();
       m_copied = true;
     }
@@ -532,7 +563,7 @@ private:
   const std::uint8_t* m_data;
   std::size_t m_size;
   bool m_copied = false;
-  std::array<std::uint8_t, k_max_command_length + 1> m_copy; // +1: room for append_nul
+  std::vector<std::uint8_t> m_copy;
 };
 
 // Owns the TLV list smpp34_unpack hangs off a PDU struct (one malloc per TLV), also when the
@@ -743,11 +774,23 @@ unpack_message(CStruct& c, Bytes frame, const Header& header, const Walker& walk
   in.patch_header(header);
   in.patch_address(source_ton, source_npi);
   in.patch_address(dest_ton, dest_npi);
+  const std::vector<LongTlv>& long_tlvs = walk.long_tlvs();
+  for (auto it = long_tlvs.rbegin(); it != long_tlvs.rend(); ++it) {
+    in.cut(it->offset, 4 + std::size_t{it->length}); // back to front: offsets stay valid
+  }
   TlvListGuard guard(c.tlv);
   if (auto ok = unpack(c, header, in); !ok) {
     return tl::unexpected(ok.error());
   }
-  return tlvs_from(c.tlv, table, walk.tlv_count(), header);
+  auto tlvs = tlvs_from(c.tlv, table, walk.tlv_count(), header);
+  if (tlvs) {
+    for (const LongTlv& held : long_tlvs) { // ascending index: each lands where it stood
+      const std::uint8_t* value = frame.data() + held.offset + 4;
+      tlvs->insert(tlvs->begin() + static_cast<std::ptrdiff_t>(held.index),
+                   Tlv{held.tag, std::vector<std::uint8_t>(value, value + held.length)});
+    }
+  }
+  return tlvs;
 }
 
 // submit_sm and deliver_sm; deliver_sm's schedule_delivery_time and validity_period must be
@@ -962,7 +1005,7 @@ template <typename CStruct> EncodeResult pack(CStruct& c, const PackPlan& plan) 
 
 EncodeResult too_long(std::uint32_t command_id, std::size_t length) {
   return tl::unexpected(command_name(command_id) + ": " + number(length) + " octets, more than " +
-                        number(k_max_command_length));
+                        number(k_max_encoded_length));
 }
 
 // Links `tlvs` into libsmpp34's TLV chain in wire order, using `nodes` as storage.
@@ -1136,7 +1179,7 @@ EncodeResult encode_short_message(const ShortMessageFields& sm, std::uint32_t co
     return refuse(command_id, *problem);
   }
   const std::size_t total = plan.length + (splice ? sm_max : 0);
-  if (total > k_max_command_length) {
+  if (total > k_max_encoded_length) {
     return too_long(command_id, total);
   }
   auto out = pack(c, plan);
@@ -1177,7 +1220,7 @@ EncodeResult encode_data_sm(const DataSm& data) {
   if (auto problem = build_tlv_chain(data.tlvs, TlvTable::data_sm, nodes, c.tlv, plan.length)) {
     return refuse(id, *problem);
   }
-  if (plan.length > k_max_command_length) {
+  if (plan.length > k_max_encoded_length) {
     return too_long(id, plan.length);
   }
   return pack(c, plan);
@@ -1308,6 +1351,10 @@ frame_length(std::span<const std::uint8_t> first_four_octets) {
   if (length < k_header_length || length > k_max_command_length) {
     error.detail = "command_length " + std::to_string(length) + " outside " +
                    number(k_header_length) + ".." + number(k_max_command_length);
+    if (length >= k_header_length && length <= k_max_skipped_length) {
+      error.fatal = false;
+      error.skip_length = length - 4;
+    }
     return tl::unexpected(std::move(error));
   }
   return length;

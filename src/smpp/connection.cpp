@@ -183,6 +183,17 @@ awaitable<void> Connection::reader() {
       break;
     }
     const auto length = frame_length(length_bytes);
+    if (!length && !length.error().fatal) {
+      // Too long to take, but believable: read past it so the next frame is found, and say so
+      // with the frame's own sequence number.
+      if (!co_await skip_frame(length.error(), ec)) {
+        if (m_open) {
+          close(ec.message());
+        }
+        break;
+      }
+      continue;
+    }
     if (!length) {
       // A command_length we cannot trust leaves no way to find the next
       // frame: say so, then drop the connection.
@@ -230,6 +241,36 @@ awaitable<void> Connection::reader() {
     }
     dispatch(std::move(*pdu));
   }
+}
+
+awaitable<bool> Connection::skip_frame(const DecodeError& error, boost::system::error_code& ec) {
+  std::array<std::uint8_t, 12> rest_of_header{};
+  co_await read_exact(asio::buffer(rest_of_header), ec);
+  if (ec) {
+    co_return false;
+  }
+  std::vector<std::uint8_t> sink(std::min<std::size_t>(error.skip_length - 12, 64 * 1024));
+  for (std::size_t left = error.skip_length - 12; left > 0;) {
+    const std::size_t chunk = std::min(left, sink.size());
+    co_await read_exact(asio::buffer(sink.data(), chunk), ec);
+    if (ec) {
+      co_return false;
+    }
+    left -= chunk;
+  }
+  m_last_received = std::chrono::steady_clock::now();
+  const std::uint32_t command = (std::uint32_t{rest_of_header[0]} << 24) |
+                                (std::uint32_t{rest_of_header[1]} << 16) |
+                                (std::uint32_t{rest_of_header[2]} << 8) | rest_of_header[3];
+  const std::uint32_t sequence = (std::uint32_t{rest_of_header[8]} << 24) |
+                                 (std::uint32_t{rest_of_header[9]} << 16) |
+                                 (std::uint32_t{rest_of_header[10]} << 8) | rest_of_header[11];
+  log::warn("{}: skipped a frame ({}): {}", label(), command_name(command), error.detail);
+  m_session.note_error(error.detail);
+  if ((command & 0x80000000U) == 0) {
+    send_nack(sequence, error.command_status);
+  }
+  co_return true;
 }
 
 awaitable<void> Connection::read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec) {

@@ -1,9 +1,10 @@
 // Hostile and broken frames from the SMSC. A deliver_sm whose body does not
 // parse gets an error response (deliver_sm_resp with an error status, or
 // generic_nack), an unknown command_id gets generic_nack ESME_RINVCMDID, and
-// the session carries on; a command_length no frame can have leaves no way to
-// find the next frame, so the daemon drops the connection, binds again, and
-// traffic flows.
+// the session carries on; a command_length no frame can have (under 16, or
+// past 16 MiB) leaves no way to find the next frame, so the daemon drops the
+// connection, binds again, and traffic flows. (A believable frame that is only
+// too long is read past: smpp_long_payload.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,8 +99,8 @@ test('malformed PDUs are answered with errors and the session goes on; a hostile
 
       // Hostile command_length values: the daemon cannot find the next frame; it drops the connection.
       const hostile = [
-        { what: 'command_length 0x00100000', frame: buildPdu({ commandId: k_deliver_sm, sequence: sequence++,
-          body: deliverSmBody(), commandLength: 0x00100000 }) },
+        { what: 'command_length 0x7FFFFFFF', frame: buildPdu({ commandId: k_deliver_sm, sequence: sequence++,
+          body: deliverSmBody(), commandLength: 0x7FFFFFFF }) },
         { what: 'command_length 8', frame: buildPdu({ commandId: k_deliver_sm, sequence: sequence++, commandLength: 8 }) },
       ];
       let current = first;

@@ -47,6 +47,7 @@ export const TakeWithoutAnswer = Symbol('take-without-answer');
 export const Status = Object.freeze({
   ESME_ROK: 0x00,
   ESME_RINVMSGLEN: 0x01,
+  ESME_RINVCMDLEN: 0x02,
   ESME_RINVCMDID: 0x03,
   ESME_RINVBNDSTS: 0x04,
   ESME_RALYBND: 0x05,

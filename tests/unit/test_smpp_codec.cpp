@@ -158,11 +158,26 @@ TEST_SUITE("smpp::codec") {
   TEST_CASE("frame_length accepts a header-sized to maximum-sized command_length") {
     CHECK(frame_length(from_hex("00000010")).value() == 16);
     CHECK(frame_length(from_hex("0000004F 00000005")).value() == 0x4F);
-    CHECK(frame_length(from_hex("00002000")).value() == k_max_command_length);
+    CHECK(frame_length(from_hex("00002000")).value() == 8192);
+    CHECK(frame_length(from_hex("00011800")).value() == k_max_command_length);
+  }
+
+  TEST_CASE("frame_length skips a believable frame longer than we take") {
+    for (const std::uint32_t length : {k_max_command_length + 1, k_max_skipped_length}) {
+      CAPTURE(length);
+      const Bytes four = {static_cast<std::uint8_t>(length >> 24),
+                          static_cast<std::uint8_t>(length >> 16),
+                          static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)};
+      auto refused_length = frame_length(four);
+      REQUIRE_FALSE(refused_length.has_value());
+      CHECK_FALSE(refused_length.error().fatal);
+      CHECK(refused_length.error().skip_length == length - 4);
+      CHECK(refused_length.error().command_status == status::invalid_command_length);
+    }
   }
 
   TEST_CASE("frame_length refuses lengths a stream cannot be trusted with") {
-    for (const char* hex : {"0000000F", "00000000", "00002001", "FFFFFFFF", "000000"}) {
+    for (const char* hex : {"0000000F", "00000000", "01000001", "FFFFFFFF", "000000"}) {
       CAPTURE(hex);
       auto length = frame_length(from_hex(hex));
       REQUIRE_FALSE(length.has_value());
@@ -189,6 +204,46 @@ TEST_SUITE("smpp::codec") {
     REQUIRE(std::holds_alternative<DeliverSm>(pdu));
     CHECK(std::get<DeliverSm>(pdu) == expected_deliver_sm());
     CHECK(encoded(expected_deliver_sm()) == k_deliver_sm);
+  }
+
+  TEST_CASE("a message_payload of 64 KiB arrives whole, in its place among the TLVs") {
+    Bytes frame = k_deliver_sm;
+    frame.resize(k_deliver_sm_mandatory_end);
+    Bytes payload(65535);
+    for (std::size_t i = 0; i < payload.size(); ++i) {
+      payload[i] = static_cast<std::uint8_t>('A' + i % 26);
+    }
+    append(frame, "020C 0002 0042");
+    append(frame, "0424 FFFF");
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    append(frame, "0424 0401"); // a second one, over libsmpp34's 1024 by one
+    frame.insert(frame.end(), payload.begin(), payload.begin() + 1025);
+    append(frame, "020F 0001 01");
+    set_length(frame);
+    REQUIRE(frame.size() <= k_max_command_length);
+    const auto pdu = decoded(frame);
+    const auto& sm = std::get<DeliverSm>(pdu);
+    CHECK(sm.short_message == bytes_of("LAPORYAI jalan"));
+    REQUIRE(sm.tlvs.size() == 4);
+    CHECK(sm.tlvs[0] == Tlv{tlv_tag::sar_msg_ref_num, {0x00, 0x42}});
+    CHECK(sm.tlvs[1].tag == tlv_tag::message_payload);
+    CHECK(sm.tlvs[1].value == payload);
+    CHECK(sm.tlvs[2].value == Bytes(payload.begin(), payload.begin() + 1025));
+    CHECK(sm.tlvs[3] == Tlv{tlv_tag::sar_segment_seqnum, {0x01}});
+  }
+
+  TEST_CASE("long TLVs count against k_max_tlvs like any other") {
+    Bytes frame = k_deliver_sm;
+    frame.resize(k_deliver_sm_mandatory_end);
+    for (std::size_t i = 0; i < k_max_tlvs; ++i) {
+      append(frame, "020C 0002 0042");
+    }
+    append(frame, "0424 0800");
+    frame.resize(frame.size() + 0x800, 'x');
+    set_length(frame);
+    const DecodeError error = rejected(frame);
+    CHECK_FALSE(error.fatal);
+    CHECK(error.command_status == status::invalid_optional_param_stream);
   }
 
   TEST_CASE("every PDU type survives a round trip") {
@@ -415,7 +470,7 @@ TEST_SUITE("smpp::codec") {
     Bytes huge(k_max_command_length + 1, 0);
     set_length(huge);
     huge[7] = 0x15;
-    const DecodeError too_big = rejected(huge);
+    const DecodeError too_big = rejected(huge); // frame_length would have it skipped
     CHECK(too_big.fatal);
     CHECK(too_big.command_status == status::invalid_command_length);
 
@@ -503,9 +558,11 @@ TEST_SUITE("smpp::codec") {
       CHECK(error.sequence_number == 2);
     }
     Bytes payload = with_tail("0424 0401");
-    payload.resize(payload.size() + 0x401, 'A'); // message_payload above libsmpp34's 1024
+    payload.resize(payload.size() + 0x401, 'A'); // above libsmpp34's 1024, and whole
     set_length(payload);
-    CHECK(rejected(payload).command_status == status::invalid_optional_param_stream);
+    const auto long_payload = std::get<DeliverSm>(decoded(payload)).tlvs;
+    REQUIRE(long_payload.size() == 4); // after k_deliver_sm's three SAR TLVs
+    CHECK(long_payload[3].value == Bytes(0x401, 'A'));
   }
 
   TEST_CASE("at most k_max_tlvs TLVs travel") {
@@ -631,7 +688,7 @@ TEST_SUITE("smpp::codec") {
     DataSm data;
     data.sequence_number = 1;
     data.tlvs.assign(8, Tlv{tlv_tag::message_payload, Bytes(1024, 'p')});
-    CHECK(refused(data).find(std::to_string(k_max_command_length)) != std::string::npos);
+    CHECK(refused(data).find(std::to_string(k_max_encoded_length)) != std::string::npos);
   }
 
   TEST_CASE("PDU helpers name and number every PDU") {

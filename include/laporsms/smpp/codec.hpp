@@ -19,7 +19,14 @@
 namespace laporsms::smpp {
 
 inline constexpr std::uint32_t k_header_length = 16;
-inline constexpr std::uint32_t k_max_command_length = 8192; // anything longer is hostile
+// The longest frame we read. SMPP 3.4 lets message_payload carry 64 KiB, so a whole long report
+// can arrive in one deliver_sm; a little more leaves room for the header, fields and TLVs.
+inline constexpr std::uint32_t k_max_command_length = 70 * 1024;
+// A longer frame is read past and answered with generic_nack, the stream still in step; past
+// this, command_length is not believed and the connection is dropped.
+inline constexpr std::uint32_t k_max_skipped_length = 16 * 1024 * 1024;
+// The longest frame we write: our own PDUs are single SMS parts, far below this.
+inline constexpr std::uint32_t k_max_encoded_length = 8192;
 
 // At most this many TLVs travel in one submit_sm, deliver_sm or data_sm, either way. libsmpp34
 // writes a trace of every field into a fixed 2048-octet global, unbounded; two dozen TLVs
@@ -41,11 +48,16 @@ struct DecodeError {
   std::uint32_t sequence_number = 0; // as read from the header, 0 if unknown
   // true: the byte stream can no longer be trusted (bad command_length) -> drop the connection.
   bool fatal = false;
+  // frame_length only: the frame is too long to read, but its command_length is believable; skip
+  // this many octets after the first four, then answer generic_nack.
+  std::uint32_t skip_length = 0;
   std::string detail; // for logs; never contains message text or passwords
 };
 
 // Reads command_length from the first 4 octets of a header; checks
-// k_header_length <= len <= k_max_command_length (else fatal error with invalid_command_length).
+// k_header_length <= len <= k_max_command_length. Shorter, or longer than k_max_skipped_length:
+// fatal error with invalid_command_length. Between the two caps: a non-fatal error whose
+// skip_length says how many octets to read past.
 tl::expected<std::uint32_t, DecodeError>
 frame_length(std::span<const std::uint8_t> first_four_octets);
 
@@ -59,7 +71,7 @@ tl::expected<Pdu, DecodeError> decode(std::span<const std::uint8_t> frame);
 
 // Encodes a PDU; fails (with a reason) when a field exceeds its wire size (system_id > 15,
 // password > 8, short_message > 254, addr > 20, message_id > 64 ...), a C-octet string holds a
-// NUL, a TLV's length does not fit its tag, or the frame would exceed k_max_command_length.
+// NUL, a TLV's length does not fit its tag, or the frame would exceed k_max_encoded_length.
 // For every PDU that encodes, decode(encode(x)) == x.
 tl::expected<std::vector<std::uint8_t>, std::string> encode(const Pdu& pdu);
 

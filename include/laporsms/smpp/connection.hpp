@@ -5,6 +5,7 @@
 // silent. stop paths close the socket and cancel the timers so every loop ends.
 #pragma once
 
+#include <laporsms/smpp/codec.hpp>
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/smpp/session.hpp>
 #include <laporsms/util/net.hpp>
@@ -56,6 +57,9 @@ private:
   void send(const Pdu& pdu);
   awaitable<void> reader();
   awaitable<void> read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec);
+  // Reads past a frame too long to take (DecodeError::skip_length octets), then NACKs it.
+  // false: the connection failed while reading (`ec` says why).
+  awaitable<bool> skip_frame(const DecodeError& error, boost::system::error_code& ec);
   tcp::socket& socket() { return m_stream.next_layer(); }
   awaitable<void> writer();
   awaitable<void> keepalive();
