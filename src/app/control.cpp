@@ -16,7 +16,14 @@ ControlServer::ControlServer(asio::any_io_executor executor, std::filesystem::pa
   std::error_code ec;
   std::filesystem::create_directories(m_path.parent_path(), ec);
   // A socket file left by a crash would make bind fail; nobody listens on it.
+  // One somebody answers on is never taken over.
   if (std::filesystem::is_socket(m_path, ec)) {
+    asio::local::stream_protocol::socket probe(executor);
+    boost::system::error_code connect_error;
+    probe.connect(asio::local::stream_protocol::endpoint(m_path.string()), connect_error);
+    if (!connect_error) {
+      throw std::runtime_error("another process serves the control socket " + m_path.string());
+    }
     std::filesystem::remove(m_path, ec);
   }
   const asio::local::stream_protocol::endpoint endpoint(m_path.string());

@@ -13,6 +13,7 @@
 #include <laporsms/store/retention.hpp>
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/clock.hpp>
+#include <laporsms/util/instance_lock.hpp>
 #include <laporsms/util/log.hpp>
 
 #include <systemd/sd-daemon.h>
@@ -74,6 +75,16 @@ smpp::SessionConfig to_session_config(const SmscConfig& c) {
   return s;
 }
 
+// Held before the database is opened: a second daemon on the same database
+// would run its start-up recovery over the first one's work in flight.
+util::InstanceLock lock_database(const std::filesystem::path& database) {
+  auto lock = util::InstanceLock::acquire(util::InstanceLock::beside(database));
+  if (!lock) {
+    throw std::runtime_error(lock.error());
+  }
+  return std::move(*lock);
+}
+
 struct Link {
   SmscConfig config;
   std::unique_ptr<smpp::Session> session;
@@ -112,7 +123,7 @@ private:
 class Daemon {
 public:
   explicit Daemon(const Config& config)
-      : m_config(config), m_policy(make_policy(config)),
+      : m_config(config), m_lock(lock_database(config.store.path)), m_policy(make_policy(config)),
         m_store(store::StoreOptions{config.store.path,
                                     config.store.synchronous == StoreConfig::Synchronous::full
                                         ? store::Synchronous::full
@@ -561,6 +572,7 @@ private:
   }
 
   Config m_config;
+  util::InstanceLock m_lock;
   std::shared_ptr<const RuntimePolicy> m_policy;
   store::ReplyTemplates m_replies;
   asio::io_context m_io{1};
