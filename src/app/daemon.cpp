@@ -194,6 +194,12 @@ public:
         [this](const json& request) { return handle_control(request); });
   }
 
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  // The store's last tasks refer to the stages (forwarder, poller, outboxes):
+  // they run before any of those is destroyed.
+  ~Daemon() { m_store.stop(); }
+
   int run() {
     const auto recovered = m_store.execute_blocking(
         [](store::Connection& db) { return store::recover_on_startup(db, util::now_ms()); });

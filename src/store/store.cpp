@@ -44,6 +44,10 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
 }
 
 Store::~Store() {
+  stop();
+}
+
+void Store::stop() {
   {
     std::lock_guard lock(m_mutex);
     m_stopping = true;
@@ -63,9 +67,18 @@ StoreStats Store::stats() const {
 }
 
 void Store::enqueue(std::unique_ptr<Work> task) {
+  Work* refused = nullptr;
   {
     std::lock_guard lock(m_mutex);
-    m_queue.push_back(std::move(task));
+    if (m_stopping) {
+      refused = task.get(); // nobody would ever run it
+    } else {
+      m_queue.push_back(std::move(task));
+    }
+  }
+  if (refused != nullptr) {
+    refused->complete(std::make_exception_ptr(StoreStopped{}));
+    return;
   }
   m_wake.notify_one();
 }

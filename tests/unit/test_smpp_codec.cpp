@@ -165,9 +165,9 @@ TEST_SUITE("smpp::codec") {
   TEST_CASE("frame_length skips a believable frame longer than we take") {
     for (const std::uint32_t length : {k_max_command_length + 1, k_max_skipped_length}) {
       CAPTURE(length);
-      const Bytes four = {static_cast<std::uint8_t>(length >> 24),
-                          static_cast<std::uint8_t>(length >> 16),
-                          static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)};
+      const Bytes four = {
+          static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
+          static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)};
       auto refused_length = frame_length(four);
       REQUIRE_FALSE(refused_length.has_value());
       CHECK_FALSE(refused_length.error().fatal);

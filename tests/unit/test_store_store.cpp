@@ -530,4 +530,21 @@ TEST_SUITE("store::Store") {
     }
     CHECK(count_committed(path) == 20);
   }
+
+  TEST_CASE("after stop() new work fails with StoreStopped instead of waiting forever") {
+    TempDir dir;
+    Store store(options_for(dir));
+    create_table(store);
+    store.stop();
+    store.stop(); // idempotent
+    CHECK_THROWS_AS(store.execute_blocking([](Connection&) { return 1; }), StoreStopped);
+    asio::io_context io;
+    std::vector<Outcome> outcomes;
+    const std::vector<TaskFn> fns = {insert_value(1)};
+    spawn_all(io, store, fns, outcomes);
+    io.run();
+    REQUIRE(outcomes.size() == 1);
+    CHECK(outcomes[0].error);
+    CHECK_FALSE(outcomes[0].value);
+  }
 }

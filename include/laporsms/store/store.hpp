@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -52,6 +53,11 @@ struct StoreOptions {
   std::chrono::milliseconds sync_written_after{1000};
 };
 
+// What a task queued after Store::stop() completes with.
+struct StoreStopped : std::runtime_error {
+  StoreStopped() : std::runtime_error("the store has stopped") {}
+};
+
 struct StoreStats {
   std::uint64_t transactions = 0;
   std::uint64_t fsynced_transactions = 0;
@@ -69,6 +75,11 @@ public:
   Store& operator=(const Store&) = delete;
   // Runs what is queued, then stops the writer thread.
   ~Store();
+
+  // The same, now: whoever owns objects that queued tasks refer to calls this
+  // before destroying them. Work queued afterwards fails with StoreStopped.
+  // Idempotent.
+  void stop();
 
   // Runs `fn(Connection&)` on the writer thread inside a transaction shared
   // with whatever else is queued, and resumes the caller after that
