@@ -138,18 +138,17 @@ public:
     m_adapter = config.upstream.adapter == UpstreamConfig::Adapter::lapor_xml
                     ? lapor::make_lapor_xml_adapter(adapter_options)
                     : lapor::make_rest_json_adapter(adapter_options);
-    m_replies = to_templates(config.replies);
     m_forwarder = std::make_unique<lapor::Forwarder>(
         m_io.get_executor(), m_store, m_http, *m_adapter,
         lapor::ForwarderOptions{config.upstream.concurrency, config.upstream.retry_min,
                                 config.upstream.retry_max, config.upstream.give_up_after},
-        [this]() -> const store::ReplyTemplates& { return m_replies; },
+        [this] { return replies(); },
         [this](const std::string& link) { wake_outbox(link); });
     if (m_adapter->supports_status()) {
       m_poller = std::make_unique<lapor::StatusPoller>(
           m_io.get_executor(), m_store, m_http, *m_adapter, config.upstream.poll_interval,
           config.upstream.concurrency,
-          [this]() -> const store::ReplyTemplates& { return m_replies; },
+          [this] { return replies(); },
           [this](const std::string& link) { wake_outbox(link); });
     }
     m_inbound = std::make_unique<InboundHandler>(
@@ -241,6 +240,12 @@ public:
   }
 
 private:
+  // The templates of the policy in force, sharing its lifetime: a task that
+  // holds them keeps the whole snapshot alive across a reload.
+  std::shared_ptr<const store::ReplyTemplates> replies() const {
+    return {m_policy, &m_policy->intake.replies};
+  }
+
   void wake_outbox(const std::string& link) {
     for (auto& l : m_links) {
       if (l->config.name == link) {
@@ -298,7 +303,6 @@ private:
       return;
     }
     m_policy = make_policy(*fresh);
-    m_replies = to_templates(fresh->replies);
     log::info("reload: reply templates, keywords and limits re-read from {}",
               m_config.source.string());
   }
@@ -580,7 +584,6 @@ private:
   Config m_config;
   util::InstanceLock m_lock;
   std::shared_ptr<const RuntimePolicy> m_policy;
-  store::ReplyTemplates m_replies;
   asio::io_context m_io{1};
   store::Store m_store;
   lapor::HttpClient m_http;

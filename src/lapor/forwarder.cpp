@@ -64,7 +64,7 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
 
 Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                      const Adapter& adapter, ForwarderOptions options,
-                     std::function<const store::ReplyTemplates&()> replies,
+                     ReplyTemplatesSource replies,
                      std::function<void(const std::string&)> on_reply_queued)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter), m_options(options),
       m_replies(std::move(replies)), m_on_reply_queued(std::move(on_reply_queued)),
@@ -163,8 +163,8 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   // until it does the job stays inflight here. If the daemon stops first,
   // recover_on_startup puts it back to pending (a repeat the idempotency key
   // of rest-json makes harmless).
-  const store::Store::Task record = [&job, &outcome, this](store::Connection& db) {
-    store::record_upstream_outcome(db, job, outcome, m_replies());
+  const store::Store::Task record = [&job, &outcome, replies = m_replies()](store::Connection& db) {
+    store::record_upstream_outcome(db, job, outcome, *replies);
     return true;
   };
   const auto what = "upstream: " + job.ref;

@@ -9,7 +9,7 @@ using namespace std::chrono_literals;
 StatusPoller::StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                            const Adapter& adapter, std::chrono::milliseconds poll_interval,
                            unsigned concurrency,
-                           std::function<const store::ReplyTemplates&()> replies,
+                           ReplyTemplatesSource replies,
                            std::function<void(const std::string&)> on_reply_queued)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter),
       m_interval(poll_interval), m_concurrency(std::max(1U, concurrency)),
@@ -59,8 +59,8 @@ awaitable<void> StatusPoller::poll(store::StatusQuery query) {
   if (result.outcome == Outcome::delivered) {
     const auto status = result.status;
     const auto note = result.note;
-    auto record = [&query, status, note, this](store::Connection& db) {
-      return store::record_status(db, query, status, note, m_replies(), util::now_ms());
+    auto record = [&query, status, note, replies = m_replies()](store::Connection& db) {
+      return store::record_status(db, query, status, note, *replies, util::now_ms());
     };
     try {
       const bool changed = co_await m_store.execute(std::move(record));

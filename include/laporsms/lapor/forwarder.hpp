@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -50,11 +51,15 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
                                       const ForwarderOptions& options, std::int64_t started_at,
                                       std::int64_t now, std::mt19937_64& rng);
 
+// The reply templates in force now (SIGHUP replaces them). Called on the io
+// thread; a store task keeps the snapshot it was given, never the source.
+using ReplyTemplatesSource = std::function<std::shared_ptr<const store::ReplyTemplates>()>;
+
 class Forwarder {
 public:
   Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
             const Adapter& adapter, ForwarderOptions options,
-            std::function<const store::ReplyTemplates&()> replies,
+            ReplyTemplatesSource replies,
             std::function<void(const std::string& link)> on_reply_queued);
 
   // Runs until stop(): claims due jobs while slots are free, sleeps until the
@@ -75,7 +80,7 @@ private:
   HttpClient& m_http;
   const Adapter& m_adapter;
   ForwarderOptions m_options;
-  std::function<const store::ReplyTemplates&()> m_replies;
+  ReplyTemplatesSource m_replies;
   std::function<void(const std::string&)> m_on_reply_queued;
   util::Wakeup m_wakeup;
   std::mt19937_64 m_rng;

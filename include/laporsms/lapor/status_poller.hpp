@@ -5,6 +5,7 @@
 #pragma once
 
 #include <laporsms/lapor/adapter.hpp>
+#include <laporsms/lapor/forwarder.hpp>
 #include <laporsms/lapor/http_client.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/status.hpp>
@@ -21,7 +22,7 @@ class StatusPoller {
 public:
   StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                const Adapter& adapter, std::chrono::milliseconds poll_interval,
-               unsigned concurrency, std::function<const store::ReplyTemplates&()> replies,
+               unsigned concurrency, ReplyTemplatesSource replies,
                std::function<void(const std::string& link)> on_reply_queued);
 
   awaitable<void> run();
@@ -40,7 +41,7 @@ private:
   const Adapter& m_adapter;
   std::chrono::milliseconds m_interval;
   unsigned m_concurrency;
-  std::function<const store::ReplyTemplates&()> m_replies;
+  ReplyTemplatesSource m_replies;
   std::function<void(const std::string&)> m_on_reply_queued;
   util::Wakeup m_wakeup;
   bool m_stopping = false;
