@@ -72,8 +72,9 @@ store::InboundSms make_inbound(const std::string& link, sms::DefaultCoding defau
   sms.link = link;
   sms.received_at = now;
   sms.source_addr = message.source.addr;
-  sms.msisdn = sms::normalize_msisdn(message.source.addr);
-  sms.short_or_alphanumeric_sender = sms::is_short_or_alphanumeric(message.source.addr);
+  sms.msisdn = sms::normalize_msisdn(message.source.addr, message.source.ton);
+  sms.short_or_alphanumeric_sender =
+      sms::is_short_or_alphanumeric(message.source.addr, message.source.ton);
   sms.destination_addr = message.destination.addr;
   sms.data_coding = message.data_coding;
   sms.esm_class = message.esm_class;

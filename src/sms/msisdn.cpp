@@ -77,6 +77,41 @@ bool is_short_or_alphanumeric(std::string_view raw) {
   return short_or_alphanumeric(compact(raw));
 }
 
+namespace {
+// Types of number no international form can be made of.
+bool kept_as_it_came(std::uint8_t type_of_number) {
+  return type_of_number == ton::network_specific || type_of_number == ton::subscriber ||
+         type_of_number == ton::alphanumeric || type_of_number == ton::abbreviated;
+}
+} // namespace
+
+std::string normalize_msisdn(std::string_view raw, std::uint8_t type_of_number) {
+  if (type_of_number != ton::international && type_of_number != ton::national) {
+    return kept_as_it_came(type_of_number) ? std::string(trim(raw)) : normalize_msisdn(raw);
+  }
+  std::string number = compact(raw);
+  if (short_or_alphanumeric(number)) {
+    return std::string(trim(raw));
+  }
+  if (number.front() == '+') {
+    number.erase(0, 1);
+  }
+  if (type_of_number == ton::international && number.front() == '0') {
+    return normalize_msisdn(raw); // no country code starts with 0: the SMSC misspoke
+  }
+  if (type_of_number == ton::national) {
+    if (number.front() == '0') {
+      number.erase(0, 1); // the trunk prefix
+    }
+    number.insert(0, "62");
+  }
+  return number;
+}
+
+bool is_short_or_alphanumeric(std::string_view raw, std::uint8_t type_of_number) {
+  return kept_as_it_came(type_of_number) || is_short_or_alphanumeric(raw);
+}
+
 std::string mask_msisdn(std::string_view msisdn) {
   // Count code points so that an alphanumeric sender is never cut inside a
   // UTF-8 sequence.

@@ -133,8 +133,8 @@ void file_report(Connection& db, const InboundSms& sms, const sms::Command& comm
   const bool anonim = command.anonim || policy.default_anonim;
 
   auto& insert = db.prepare(
-      "INSERT INTO reports (msisdn, link, text, rahasia, anonim, state, received_at, updated_at) "
-      "VALUES (?,?,?,?,?,?,?,?)");
+      "INSERT INTO reports (msisdn, link, text, rahasia, anonim, state, received_at, updated_at, "
+      "silent) VALUES (?,?,?,?,?,?,?,?,?)");
   insert.bind(1, sms.msisdn)
       .bind(2, sms.link)
       .bind(3, command.text)
@@ -142,7 +142,8 @@ void file_report(Connection& db, const InboundSms& sms, const sms::Command& comm
       .bind(5, anonim)
       .bind(6, over_limit ? "held" : "received")
       .bind(7, sms.received_at)
-      .bind(8, sms.received_at);
+      .bind(8, sms.received_at)
+      .bind(9, !may_reply);
   insert.run();
   const std::int64_t report_id = db.last_insert_rowid();
   result.report_id = report_id;
@@ -213,6 +214,20 @@ std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
       .bind(7, now);
   stmt.run();
   return db.last_insert_rowid();
+}
+
+std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t report_id,
+                                               std::string_view kind, std::string_view link,
+                                               std::string_view msisdn, std::string_view text,
+                                               std::int64_t now) {
+  auto& silent = db.prepare("SELECT silent FROM reports WHERE id = ?");
+  silent.bind(1, report_id);
+  const bool quiet = silent.step() && silent.column_int(0) != 0;
+  silent.reset();
+  if (quiet) {
+    return std::nullopt;
+  }
+  return queue_reply(db, report_id, kind, link, msisdn, text, now);
 }
 
 namespace {

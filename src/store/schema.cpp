@@ -11,7 +11,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 3> k_migrations = {
+constexpr std::array<std::string_view, 4> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -162,6 +162,18 @@ DROP INDEX outbound_claim;
 -- Version 2 kept neither the handset of a receipt nor the parts accepted
 -- before a lost response: its replies in doubt are left to an operator.
 UPDATE outbound SET resends = 1 WHERE state = 'unknown';
+)sql",
+    // 4: a sender we may not reply to gets no SMS at all, also after intake.
+    R"sql(
+-- 1: the sender is a short code or alphanumeric (or the SMSC said so by its
+-- type of number) and reply_to_short_numbers was off: no reply of any kind.
+ALTER TABLE reports ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+-- Reports filed before: a short or alphanumeric sender that got no
+-- acknowledgement was one we did not reply to.
+UPDATE reports SET silent = 1
+ WHERE (length(msisdn) <= 6 OR msisdn GLOB '*[^0-9]*')
+   AND NOT EXISTS (SELECT 1 FROM outbound o WHERE o.report_id = reports.id
+                   AND o.kind IN ('received', 'rate_limited'));
 )sql",
 };
 

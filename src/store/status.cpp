@@ -67,7 +67,7 @@ bool record_status(Connection& db, const StatusQuery& query, const std::string& 
   while (!text.empty() && (text.back() == ' ')) {
     text.pop_back();
   }
-  queue_reply(db, query.report_id, "status_changed", query.link, query.msisdn, text, now);
+  queue_report_reply(db, query.report_id, "status_changed", query.link, query.msisdn, text, now);
   return true;
 }
 

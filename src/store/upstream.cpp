@@ -128,7 +128,7 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
     }
     report.run();
     set_job(db, job.report_id, "done", now, {}, now);
-    queue_reply(
+    queue_report_reply(
         db, job.report_id, "forwarded", job.link, job.msisdn,
         sms::render_template(replies.forwarded,
                              Values{{"ref", job.ref}, {"tracking_id", outcome.tracking_id}}),
@@ -144,8 +144,8 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
   case UpstreamOutcomeKind::gave_up:
     set_job(db, job.report_id, "failed", now, outcome.error, now);
     set_report_state(db, job.report_id, "failed", now);
-    queue_reply(db, job.report_id, "failed", job.link, job.msisdn,
-                sms::render_template(replies.failed, Values{{"ref", job.ref}}), now);
+    queue_report_reply(db, job.report_id, "failed", job.link, job.msisdn,
+                       sms::render_template(replies.failed, Values{{"ref", job.ref}}), now);
     break;
   }
 }

@@ -592,9 +592,10 @@ export class SmscSimulator extends EventEmitter {
   // from its deliver_sm_resp. `text` is encoded GSM 03.38 when it fits, else
   // UCS-2; `shortMessage` (a Buffer) goes as it is with `dataCoding` (default 0).
   // `tlvs`: TLVs by the smpp package's names, e.g. {sar_msg_ref_num: 7}.
+  // `sourceTon`/`sourceNpi`: the sender's type of number and plan (default 1/1, international).
   // Rejects when no receiver-capable session is bound or no response comes in `timeoutMs`.
   sendMo({ from, to = '1708', text, dataCoding, shortMessage, esmClass = 0, tlvs = {}, sessionIndex,
-    timeoutMs = 10000 } = {}) {
+    sourceTon = 1, sourceNpi = 1, timeoutMs = 10000 } = {}) {
     let body;
     let coding = dataCoding;
     if (shortMessage !== undefined) {
@@ -623,8 +624,8 @@ export class SmscSimulator extends EventEmitter {
     }
     const pdu = new smpp.PDU('deliver_sm', {
       service_type: '',
-      source_addr_ton: 1,
-      source_addr_npi: 1,
+      source_addr_ton: sourceTon,
+      source_addr_npi: sourceNpi,
       source_addr: String(from),
       dest_addr_ton: 0,
       dest_addr_npi: 0,

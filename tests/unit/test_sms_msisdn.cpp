@@ -30,6 +30,28 @@ TEST_SUITE("sms::msisdn") {
     CHECK(normalize_msisdn("+") == "+");
   }
 
+  TEST_CASE("the SMSC's type of number decides how digits are read") {
+    // National without the trunk 0 is not taken for an international number.
+    CHECK(normalize_msisdn("8123456789", ton::national) == "628123456789");
+    CHECK(normalize_msisdn("08123456789", ton::national) == "628123456789");
+    CHECK(normalize_msisdn("8123456789", ton::unknown) == "8123456789");
+    CHECK(normalize_msisdn("628123456789", ton::international) == "628123456789");
+    CHECK(normalize_msisdn("+628123456789", ton::international) == "628123456789");
+    CHECK(normalize_msisdn("12025550123", ton::international) == "12025550123");
+    CHECK(normalize_msisdn("08123456789", ton::unknown) == "628123456789");
+    CHECK(normalize_msisdn("08123456789", ton::international) == "628123456789");
+    for (const std::uint8_t kept :
+         {ton::network_specific, ton::subscriber, ton::alphanumeric, ton::abbreviated}) {
+      CAPTURE(int{kept});
+      CHECK(normalize_msisdn(" 81234567890 ", kept) == "81234567890");
+      CHECK(is_short_or_alphanumeric("81234567890", kept));
+    }
+    CHECK(normalize_msisdn("1708", ton::national) == "1708");
+    CHECK(is_short_or_alphanumeric("1708", ton::national));
+    CHECK_FALSE(is_short_or_alphanumeric("8123456789", ton::national));
+    CHECK_FALSE(is_short_or_alphanumeric("628123456789", ton::international));
+  }
+
   TEST_CASE("numbers with a 00 prefix are not guessed at") {
     CHECK(normalize_msisdn("00628123456789") == "00628123456789");
   }

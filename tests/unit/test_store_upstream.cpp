@@ -1,4 +1,5 @@
 #include <laporsms/sms/ref.hpp>
+#include <laporsms/store/status.hpp>
 #include <laporsms/store/upstream.hpp>
 
 #include <doctest/doctest.h>
@@ -224,6 +225,31 @@ TEST_SUITE("store::upstream") {
       CHECK(query_text(t.db, fmt::format("SELECT outcome FROM upstream_attempts WHERE "
                                          "report_id = {}",
                                          id)) == word);
+    }
+  }
+
+  TEST_CASE("a short or alphanumeric sender gets no SMS at all: not forwarded, failed or status") {
+    for (const auto kind : {UpstreamOutcomeKind::delivered, UpstreamOutcomeKind::rejected}) {
+      CAPTURE(static_cast<int>(kind));
+      TestDb t;
+      auto sms = make_sms("12345", "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+      sms.short_or_alphanumeric_sender = true;
+      const auto filed = record_inbound(t.db, sms, test_policy());
+      REQUIRE(filed.report_id);
+      const auto job = claim_one(t.db, k_t0 + 1);
+      auto result = outcome(kind, k_t0 + 900);
+      result.tracking_id = "1916449";
+      record_upstream_outcome(t.db, job, result, test_templates());
+      if (kind == UpstreamOutcomeKind::delivered) {
+        StatusQuery query;
+        query.report_id = *filed.report_id;
+        query.ref = job.ref;
+        query.tracking_id = "1916449";
+        query.link = job.link;
+        query.msisdn = job.msisdn;
+        CHECK(record_status(t.db, query, "Diproses", "", test_templates(), k_t0 + 2000));
+      }
+      CHECK(replies(t.db).empty());
     }
   }
 

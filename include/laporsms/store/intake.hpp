@@ -29,6 +29,13 @@ std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
                          std::string_view kind, std::string_view link, std::string_view msisdn,
                          std::string_view text, std::int64_t now);
 
+// Queues a reply about report `report_id` unless its sender is one we never
+// reply to (reports.silent); returns its id, or nullopt when none was queued.
+std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t report_id,
+                                               std::string_view kind, std::string_view link,
+                                               std::string_view msisdn, std::string_view text,
+                                               std::int64_t now);
+
 // What a citizen is told about a report's state when no upstream status is known.
 std::string describe_state(std::string_view state);
 
