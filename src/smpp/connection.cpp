@@ -143,9 +143,11 @@ awaitable<bool> Connection::open() {
     co_return false;
   }
   const auto* resp = std::get_if<BindResponse>(&*response);
+  const auto* nack = std::get_if<GenericNack>(&*response);
+  // A generic_nack refuses the bind whatever status it carries.
   const std::uint32_t status = resp != nullptr ? resp->command_status
-                               : std::holds_alternative<GenericNack>(*response)
-                                   ? std::get<GenericNack>(*response).command_status
+                               : nack != nullptr && nack->command_status != status::ok
+                                   ? nack->command_status
                                    : status::bind_failed;
   if (status != status::ok) {
     m_session.note_error(fmt::format("bind as {} with system_id '{}' refused: {}",
@@ -376,16 +378,26 @@ awaitable<void> Connection::answer_inbound(ShortMessageFields fields, std::uint3
   }
 }
 
-awaitable<std::optional<Pdu>> Connection::request(Pdu pdu, std::chrono::milliseconds timeout) {
+awaitable<std::optional<Pdu>> Connection::request(Pdu pdu, std::chrono::milliseconds timeout,
+                                                  std::string* encode_error) {
   auto self = shared_from_this();
   if (!m_open) {
     co_return std::nullopt;
+  }
+  auto bytes = encode(pdu);
+  if (!bytes) {
+    log::error("{}: cannot encode {}: {}", label(), command_name(command_id_of(pdu)),
+               bytes.error());
+    if (encode_error != nullptr) {
+      *encode_error = bytes.error();
+    }
+    co_return std::nullopt; // nothing left: nothing to wait for
   }
   asio::steady_timer timer(m_session.m_executor);
   Pending pending{&timer, std::nullopt};
   const auto sequence = sequence_of(pdu);
   m_pending[sequence] = &pending;
-  send(pdu);
+  queue_frame(std::move(*bytes));
   timer.expires_after(timeout);
   boost::system::error_code ec;
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -427,8 +439,15 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
     co_return result;
   }
   Pdu submit_pdu = std::move(pdu);
-  auto response = co_await request(std::move(submit_pdu), m_session.m_config.response_timeout);
+  std::string encode_error;
+  auto response =
+      co_await request(std::move(submit_pdu), m_session.m_config.response_timeout, &encode_error);
   release_slot();
+  if (!encode_error.empty()) {
+    result.status = SubmitStatus::rejected_permanent; // it can never be sent as it is
+    result.error = "cannot encode submit_sm: " + encode_error;
+    co_return result;
+  }
   if (!response) {
     result.status = SubmitStatus::no_response;
     result.error =
@@ -439,7 +458,14 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
     result.command_status = resp->command_status;
     result.message_id = resp->message_id;
   } else if (const auto* nack = std::get_if<GenericNack>(&*response)) {
-    result.command_status = nack->command_status;
+    // The SMSC did not take the submit, whatever status the nack carries.
+    result.command_status =
+        nack->command_status == status::ok ? status::system_error : nack->command_status;
+    result.status = is_temporary_submit_status(result.command_status)
+                        ? SubmitStatus::rejected_temporary
+                        : SubmitStatus::rejected_permanent;
+    result.error = fmt::format("generic_nack status 0x{:08X}", nack->command_status);
+    co_return result;
   } else {
     result.command_status = status::system_error;
   }
@@ -486,7 +512,11 @@ void Connection::send(const Pdu& pdu) {
                bytes.error());
     return;
   }
-  m_outgoing.push_back(std::move(*bytes));
+  queue_frame(std::move(*bytes));
+}
+
+void Connection::queue_frame(std::vector<std::uint8_t> frame) {
+  m_outgoing.push_back(std::move(frame));
   m_write_wake.cancel_one();
 }
 

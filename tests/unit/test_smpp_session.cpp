@@ -61,6 +61,9 @@ public:
   std::chrono::milliseconds submit_delay{50};
   bool answer_enquire_link = true;
   bool answer_unbind = true;
+  // Answer submits (and binds) with generic_nack carrying this status instead.
+  std::optional<std::uint32_t> nack_submits;
+  std::optional<std::uint32_t> nack_binds;
 
   // What it saw.
   std::vector<Frame> frames;
@@ -174,12 +177,20 @@ private:
 
   void react(int index, const Pdu& pdu) {
     if (const auto* bind = std::get_if<BindRequest>(&pdu)) {
+      if (nack_binds) {
+        send(index, GenericNack{bind->sequence_number, *nack_binds});
+        return;
+      }
       send(index, BindResponse{bind->sequence_number, bind_status, bind->mode, "fakesmsc"});
     } else if (const auto* enquire = std::get_if<EnquireLink>(&pdu)) {
       if (answer_enquire_link) {
         send(index, EnquireLinkResp{enquire->sequence_number, status::ok});
       }
     } else if (const auto* submit = std::get_if<SubmitSm>(&pdu)) {
+      if (nack_submits) {
+        send(index, GenericNack{submit->sequence_number, *nack_submits});
+        return;
+      }
       ++outstanding_submits;
       most_outstanding = std::max(most_outstanding, outstanding_submits);
       switch (submit_reply) {
@@ -602,6 +613,50 @@ TEST_SUITE("smpp::Session") {
 
     CHECK(h.session->snapshot().mt_submitted == 0);
     CHECK(h.bound());
+  }
+
+  TEST_CASE("a generic_nack is never a success, whatever its status") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    h.fake.nack_submits = status::ok; // a broken SMSC: it did not take the submit
+    auto out = h.submit(reply_sms("satu"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::rejected_temporary);
+    CHECK(out->result->command_status != status::ok);
+    CHECK(out->result->error.find("generic_nack") != std::string::npos);
+    h.fake.nack_submits = 0x0B;
+    out = h.submit(reply_sms("dua"));
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::rejected_permanent);
+    CHECK(out->result->command_status == 0x0B);
+    CHECK(h.session->snapshot().mt_submitted == 0);
+  }
+
+  TEST_CASE("a bind answered with generic_nack status 0 is not bound") {
+    auto config = base_config();
+    config.reconnect_min = 50ms;
+    config.reconnect_max = 100ms;
+    Harness h(config);
+    h.fake.nack_binds = status::ok;
+    h.start();
+    REQUIRE(h.run_until([&] { return h.fake.count<BindRequest>() >= 2; }, 3s));
+    CHECK_FALSE(h.bound());
+  }
+
+  TEST_CASE("a submit that cannot be encoded fails at once and never waits for a response") {
+    auto config = base_config();
+    config.response_timeout = 2s;
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    auto bad = reply_sms("halo");
+    bad.destination.addr = std::string(30, '6'); // longer than the 20 octets of the field
+    const auto out = h.submit(bad);
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 3s));
+    CHECK(out->result->status == SubmitStatus::rejected_permanent);
+    CHECK(out->finished - out->started < 500ms);
+    CHECK(out->result->error.find("encode") != std::string::npos);
+    CHECK(h.fake.count<SubmitSm>() == 0);
+    CHECK(h.session->snapshot().window_in_use == 0);
   }
 
   TEST_CASE("a submit without a response ends as no_response after response_timeout") {

@@ -53,8 +53,12 @@ private:
     std::optional<Pdu> response;
   };
 
-  awaitable<std::optional<Pdu>> request(Pdu pdu, std::chrono::milliseconds timeout);
+  // Sends `pdu` and waits up to `timeout` for its response. nullopt: none came, or (with
+  // `encode_error` set) the PDU could not be encoded and nothing was sent.
+  awaitable<std::optional<Pdu>> request(Pdu pdu, std::chrono::milliseconds timeout,
+                                        std::string* encode_error = nullptr);
   void send(const Pdu& pdu);
+  void queue_frame(std::vector<std::uint8_t> frame);
   awaitable<void> reader();
   awaitable<void> read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec);
   // Reads past a frame too long to take (DecodeError::skip_length octets), then NACKs it.
