@@ -142,13 +142,11 @@ public:
         m_io.get_executor(), m_store, m_http, *m_adapter,
         lapor::ForwarderOptions{config.upstream.concurrency, config.upstream.retry_min,
                                 config.upstream.retry_max, config.upstream.give_up_after},
-        [this] { return replies(); },
-        [this](const std::string& link) { wake_outbox(link); });
+        [this] { return replies(); }, [this](const std::string& link) { wake_outbox(link); });
     if (m_adapter->supports_status()) {
       m_poller = std::make_unique<lapor::StatusPoller>(
           m_io.get_executor(), m_store, m_http, *m_adapter, config.upstream.poll_interval,
-          config.upstream.concurrency,
-          [this] { return replies(); },
+          config.upstream.concurrency, [this] { return replies(); },
           [this](const std::string& link) { wake_outbox(link); });
     }
     m_inbound = std::make_unique<InboundHandler>(

@@ -63,8 +63,7 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
 }
 
 Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
-                     const Adapter& adapter, ForwarderOptions options,
-                     ReplyTemplatesSource replies,
+                     const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
                      std::function<void(const std::string&)> on_reply_queued)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter), m_options(options),
       m_replies(std::move(replies)), m_on_reply_queued(std::move(on_reply_queued)),

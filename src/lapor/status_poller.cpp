@@ -8,8 +8,7 @@ using namespace std::chrono_literals;
 
 StatusPoller::StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                            const Adapter& adapter, std::chrono::milliseconds poll_interval,
-                           unsigned concurrency,
-                           ReplyTemplatesSource replies,
+                           unsigned concurrency, ReplyTemplatesSource replies,
                            std::function<void(const std::string&)> on_reply_queued)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter),
       m_interval(poll_interval), m_concurrency(std::max(1U, concurrency)),

@@ -116,6 +116,25 @@ void Store::writer_main() {
   }
 }
 
+namespace {
+
+// The batch's error for one task: an exception object of its own, so that no
+// two threads ever share one (its reference count lives in libstdc++, whose
+// atomics ThreadSanitizer cannot see).
+std::exception_ptr own_copy(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const SqliteError& e) {
+    return std::make_exception_ptr(SqliteError(e.code(), std::string(e.what())));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(std::runtime_error(std::string(e.what())));
+  } catch (...) {
+    return std::make_exception_ptr(std::runtime_error("unknown error in a store batch"));
+  }
+}
+
+} // namespace
+
 void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   auto& db = *m_db;
   std::exception_ptr batch_error;
@@ -198,7 +217,8 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   }
   m_tasks.fetch_add(batch.size());
   for (auto& task : batch) {
-    task->complete(batch_error ? batch_error : task->error);
+    // Moved, never copied: the writer keeps no reference to what it hands over.
+    task->complete(batch_error ? own_copy(batch_error) : std::move(task->error));
   }
 }
 

@@ -112,7 +112,10 @@ void spawn_all(asio::io_context& io, Store& store, const std::vector<TaskFn>& fn
 // `durabilities[i]` is that of fns[i] (default: fsynced).
 void run_as_group(Store& store, const std::vector<TaskFn>& fns, std::vector<Outcome>& outcomes,
                   const std::vector<Durability>& durabilities = {}) {
-  asio::io_context io;
+  // Outlives every store: the writer may still be inside its last post() to
+  // it when run() returns (the daemon's io_context outlives its store too).
+  static asio::io_context io;
+  io.restart();
   WriterGate gate(store);
   spawn_all(io, store, fns, outcomes, durabilities);
   // Posted after every coroutine's start, so it runs once all are queued.

@@ -58,8 +58,7 @@ using ReplyTemplatesSource = std::function<std::shared_ptr<const store::ReplyTem
 class Forwarder {
 public:
   Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
-            const Adapter& adapter, ForwarderOptions options,
-            ReplyTemplatesSource replies,
+            const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
             std::function<void(const std::string& link)> on_reply_queued);
 
   // Runs until stop(): claims due jobs while slots are free, sleeps until the

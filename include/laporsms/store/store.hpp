@@ -164,9 +164,8 @@ auto Store::execute(F fn, Durability durability)
             if (err) {
               result = R{};
             }
-            asio::post(ex, [h = std::move(handler), err, r = std::move(result)]() mutable {
-              std::move(h)(err, std::move(r));
-            });
+            asio::post(ex, [h = std::move(handler), err = std::move(err),
+                            r = std::move(result)]() mutable { std::move(h)(err, std::move(r)); });
           }
           F fn;
           Handler handler;
