@@ -166,8 +166,8 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   // Not fsync'd on its own (the writer syncs it within sync_written_after):
   // lost to a power cut, the reply is merely in doubt after recovery, and
   // its receipt settles it.
-  co_await m_store.execute_until_stored(
-      record, what, [this] { return !m_stopping; }, store::Durability::written);
+  const std::function<bool()> keep_trying = [this] { return !m_stopping; };
+  co_await m_store.execute_until_stored(record, what, keep_trying, store::Durability::written);
   --m_in_progress;
   m_wakeup.notify();
 }

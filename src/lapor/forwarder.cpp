@@ -167,7 +167,8 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     return true;
   };
   const auto what = "upstream: " + job.ref;
-  co_await m_store.execute_until_stored(record, what, [this] { return !m_stopping; });
+  const std::function<bool()> keep_trying = [this] { return !m_stopping; };
+  co_await m_store.execute_until_stored(record, what, keep_trying);
   if (outcome.kind == store::UpstreamOutcomeKind::temporary ||
       outcome.kind == store::UpstreamOutcomeKind::gave_up) {
     ++m_consecutive_failures;
