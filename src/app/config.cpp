@@ -598,6 +598,11 @@ SmscConfig read_smsc(const Section& s) {
   s.read_duration("response_timeout", link.response_timeout);
   s.read_duration("reply_max_age", link.reply_max_age);
   s.read_duration("unknown_resend_after", link.unknown_resend_after, milliseconds(0));
+  if (s.has("redelivery_horizon")) {
+    milliseconds horizon{0};
+    s.read_duration("redelivery_horizon", horizon, milliseconds(0));
+    link.redelivery_horizon = horizon;
+  }
   s.read_integer("window", link.window, 1, 1000);
   s.read_integer("submit_rate", link.submit_rate, 1, std::numeric_limits<unsigned>::max());
   s.read_duration("reconnect_min", link.reconnect_min);
@@ -669,7 +674,8 @@ void read_links(const fs::path& file, const toml::table& root, Config& config) {
                            "default_data_coding",
                            "fallback",
                            "reply_max_age",
-                           "unknown_resend_after"});
+                           "unknown_resend_after",
+                           "redelivery_horizon"});
     SmscConfig link = read_smsc(section);
     for (std::size_t j = 0; j < config.smsc.size(); ++j) {
       if (ascii_lower(config.smsc[j].name) == ascii_lower(link.name)) {

@@ -40,6 +40,11 @@ std::shared_ptr<const RuntimePolicy> make_policy(const Config& config) {
   intake.keywords.status = config.keywords.status;
   intake.keywords.help = config.keywords.help;
   intake.redelivery_window_ms = config.limits.redelivery_window.count();
+  for (const auto& link : config.smsc) {
+    if (link.redelivery_horizon) {
+      intake.redelivery_horizon_ms[link.name] = link.redelivery_horizon->count();
+    }
+  }
   intake.concat_timeout_ms = config.limits.concat_timeout.count();
   intake.ref_prefix = config.reports.ref_prefix;
   intake.min_report_chars = config.limits.min_report_chars;

@@ -272,16 +272,18 @@ void act_on(Connection& db, const InboundSms& sms, const sms::Command& command,
   }
 }
 
-bool is_redelivery(Connection& db, const InboundSms& sms, const IntakePolicy& policy) {
-  if (policy.redelivery_window_ms <= 0) {
+// An MO identical to one stored from the same link within `horizon_ms`.
+bool is_redelivery(Connection& db, const InboundSms& sms, std::int64_t horizon_ms) {
+  if (horizon_ms <= 0) {
     return false;
   }
   auto& stmt = db.prepare("SELECT 1 FROM inbound WHERE fingerprint = ? AND received_at > ? "
-                          "AND msisdn = ? AND raw = ? LIMIT 1");
+                          "AND msisdn = ? AND link = ? AND raw = ? LIMIT 1");
   stmt.bind(1, sms.fingerprint)
-      .bind(2, sms.received_at - policy.redelivery_window_ms)
+      .bind(2, sms.received_at - horizon_ms)
       .bind(3, sms.msisdn)
-      .bind_blob(4, sms.raw);
+      .bind(4, sms.link)
+      .bind_blob(5, sms.raw);
   const bool found = stmt.step();
   stmt.reset();
   return found;
@@ -362,21 +364,21 @@ void join_and_file(Connection& db, const PartKey& key, const InboundSms& last,
 
 IntakeResult record_inbound(Connection& db, const InboundSms& sms, const IntakePolicy& policy) {
   IntakeResult result;
-  if (is_redelivery(db, sms, policy)) {
-    result.redelivery = true;
-    return result;
-  }
+  const std::int64_t horizon = policy.horizon_ms(sms.link);
   if (sms.concat && sms.concat->total > 1) {
+    // A part byte for byte as stored is the SMSC's redelivery.
+    if (is_redelivery(db, sms, horizon)) {
+      result.redelivery = true;
+      return result;
+    }
     result.inbound_id = insert_inbound(db, sms, "part");
     const PartKey key{sms.msisdn, sms.concat->reference, sms.concat->total};
-    // A reference number comes round again (8 bits wrap quickly): a set
-    // joined long ago must not swallow the new message's parts.
+    // A reference number comes round again (8 bits wrap quickly), and a
+    // part that is not a redelivery is a new message's: a set already
+    // joined must not swallow it.
     auto& forget = db.prepare("DELETE FROM inbound_parts WHERE msisdn = ? AND reference = ? AND "
-                              "total = ? AND joined_at IS NOT NULL AND joined_at < ?");
-    forget.bind(1, key.msisdn)
-        .bind(2, key.reference)
-        .bind(3, key.total)
-        .bind(4, sms.received_at - std::max(policy.redelivery_window_ms, policy.concat_timeout_ms));
+                              "total = ? AND joined_at IS NOT NULL");
+    forget.bind(1, key.msisdn).bind(2, key.reference).bind(3, key.total);
     forget.run();
     auto& part = db.prepare(
         "INSERT OR IGNORE INTO inbound_parts (msisdn, reference, total, seq, inbound_id, link, "
@@ -409,6 +411,13 @@ IntakeResult record_inbound(Connection& db, const InboundSms& sms, const IntakeP
     return result;
   }
   const auto command = sms::parse_command(sms.text, policy.keywords, policy.min_report_chars);
+  // A report sent twice is filed once; a question asked again is answered
+  // again once it is clearly not the SMSC repeating itself.
+  const bool report = command.kind == sms::CommandKind::report;
+  if (is_redelivery(db, sms, report ? horizon : std::min(horizon, policy.command_redelivery_ms))) {
+    result.redelivery = true;
+    return result;
+  }
   const std::string_view word = sms.binary ? "binary" : command_word(command.kind);
   result.inbound_id = insert_inbound(db, sms, word);
   act_on(db, sms, command, policy, result);

@@ -154,18 +154,18 @@ test('redelivered MO are acknowledged and stored once', { timeout: 120000 }, asy
   });
 });
 
-test('an identical MO after the redelivery window is a new report', { timeout: 60000 }, async () => {
+test('an identical MO after the link\'s redelivery horizon is a new report', { timeout: 60000 }, async () => {
   const wd = await makeWorkdir('redelivery_window');
   await wd.run(async () => {
-    const { sim, api, configPath } = await startStack(wd, { config: { limits: { redelivery_window: '2s' } } });
+    const { sim, api, configPath } = await startStack(wd, { config: { smsc: { redelivery_horizon: '2s' } } });
     const mo = { from: k_citizen_a, text: `LAPORYAI ${k_text_a1}` };
     assert.equal((await sim.sendMo(mo)).status, 0);
-    assert.equal((await sim.sendMo(mo)).status, 0, 'a redelivery inside the window');
+    assert.equal((await sim.sendMo(mo)).status, 0, 'a redelivery inside the horizon');
     await sleep(2600);
-    assert.equal((await sim.sendMo(mo)).status, 0, 'the same MO after the window');
+    assert.equal((await sim.sendMo(mo)).status, 0, 'the same MO after the horizon');
     await api.waitForPosts(2, { timeoutMs: 20000 });
     await sleep(1000);
-    assert.equal(api.posts.length, 2, 'inside the window one report, after it a second');
+    assert.equal(api.posts.length, 2, 'inside the horizon one report, after it a second');
     const reports = await listReports(configPath);
     assert.equal(reports.length, 2);
     assert.ok(reports.every((r) => r.text === k_text_a1 && r.msisdn === k_citizen_a));

@@ -389,7 +389,7 @@ log_level = "debug"
           "bind, address_range, "
           "source_addr, source_addr_ton, source_addr_npi, enquire_link_interval, "
           "response_timeout, window, submit_rate, reconnect_min, reconnect_max, "
-          "default_data_coding, fallback, reply_max_age, unknown_resend_after");
+          "default_data_coding, fallback, reply_max_age, unknown_resend_after, redelivery_horizon");
     CHECK(error_of(minimal_and("[zz]\n[aa]\n")).find("test.toml:5: key 'zz': unknown table") == 0);
   }
 

@@ -345,6 +345,76 @@ TEST_SUITE("store::intake") {
     CHECK(count_rows(t.db, "upstream_jobs") == 1);
   }
 
+  TEST_CASE("a report redelivered two days later, after a long outage, is still recognised") {
+    TestDb t;
+    const auto sms = make_sms(k_citizen, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+    REQUIRE(record_inbound(t.db, sms, test_policy()).report_id);
+    auto again = sms;
+    again.received_at = k_t0 + 48 * k_hour_ms; // past the old 10 minutes, inside 72 h
+    CHECK(record_inbound(t.db, again, test_policy()).redelivery);
+    again.received_at = k_t0 + 73 * k_hour_ms; // past the horizon: a new report
+    CHECK(record_inbound(t.db, again, test_policy()).report_id);
+    CHECK(count_rows(t.db, "reports") == 2);
+  }
+
+  TEST_CASE("the redelivery horizon is per link") {
+    TestDb t;
+    auto policy = test_policy();
+    policy.redelivery_horizon_ms["xl"] = 2 * k_hour_ms;
+    const auto on_xl = make_sms(k_citizen, "LAPORYAI lampu jalan mati di gang tiga", k_t0, "xl");
+    REQUIRE(record_inbound(t.db, on_xl, policy).report_id);
+    auto later = on_xl;
+    later.received_at = k_t0 + 3 * k_hour_ms;
+    CHECK(record_inbound(t.db, later, policy).report_id); // xl's horizon has passed
+    // The same octets from another link are not that link's redelivery.
+    auto elsewhere = on_xl;
+    elsewhere.link = "telkomsel";
+    elsewhere.received_at = k_t0 + 3 * k_hour_ms + 1000;
+    CHECK(record_inbound(t.db, elsewhere, policy).report_id);
+  }
+
+  TEST_CASE("a citizen who asks INFO or CEK again is answered again") {
+    TestDb t;
+    const auto info = make_sms(k_citizen, "INFO", k_t0);
+    CHECK(record_inbound(t.db, info, test_policy()).replies_queued == 1);
+    auto soon = info;
+    soon.received_at = k_t0 + 5000; // seconds later: the SMSC repeating itself
+    CHECK(record_inbound(t.db, soon, test_policy()).redelivery);
+    auto later = info;
+    later.received_at = k_t0 + 5 * 60 * 1000; // minutes later: the citizen asking again
+    const auto again = record_inbound(t.db, later, test_policy());
+    CHECK_FALSE(again.redelivery);
+    CHECK(again.replies_queued == 1);
+    CHECK(replies(t.db, "kind = 'help'").size() == 2);
+  }
+
+  TEST_CASE(
+      "a second long SMS reusing the concatenation reference is filed; a resent part is not") {
+    TestDb t;
+    auto part = [](std::string_view text, std::uint8_t seq, std::int64_t at) {
+      auto sms = make_sms(k_citizen, text, at);
+      sms.concat = laporsms::sms::ConcatInfo{0x42, 2, seq};
+      return sms;
+    };
+    const auto a1 = part("LAPORYAI jalan berlubang ", 1, k_t0);
+    CHECK(record_inbound(t.db, a1, test_policy()).part_waiting);
+    REQUIRE(
+        record_inbound(t.db, part("di Jl. Ahmad Yani", 2, k_t0 + 1000), test_policy()).report_id);
+    // The SMSC resends part 1 byte for byte: nothing new.
+    auto resent = a1;
+    resent.received_at = k_t0 + 2000;
+    CHECK(record_inbound(t.db, resent, test_policy()).redelivery);
+    // Five minutes on, the same sender's next long SMS with the same reference and count.
+    CHECK(record_inbound(t.db, part("LAPORYAI lampu taman ", 1, k_t0 + 300'000), test_policy())
+              .part_waiting);
+    const auto second =
+        record_inbound(t.db, part("mati sejak kemarin", 2, k_t0 + 301'000), test_policy());
+    REQUIRE(second.report_id);
+    CHECK(query_text(t.db, fmt::format("SELECT text FROM reports WHERE id = {}",
+                                       *second.report_id)) == "lampu taman mati sejak kemarin");
+    CHECK(count_rows(t.db, "reports") == 2);
+  }
+
   TEST_CASE("queue_reply stores a queued reply") {
     TestDb t;
     const auto id = queue_reply(t.db, std::nullopt, "help", "xl", k_citizen, "teks", k_t0);

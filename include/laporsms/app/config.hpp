@@ -53,6 +53,9 @@ struct SmscConfig {
   // theirs, means it did not, and it is sent once more. 0: never judged
   // (it stays unknown for an operator).
   std::chrono::milliseconds unknown_resend_after{std::chrono::minutes(10)};
+  // How long this carrier may redeliver an MO whose deliver_sm_resp it never
+  // saw (after an outage: hours to days). Unset: [limits] redelivery_window.
+  std::optional<std::chrono::milliseconds> redelivery_horizon;
 
   bool operator==(const SmscConfig&) const = default;
 };
@@ -114,9 +117,12 @@ struct KeywordsConfig {
 struct LimitsConfig {
   unsigned max_reports_per_sender = 5; // per sender_window; more are stored but not forwarded
   std::chrono::milliseconds sender_window{std::chrono::hours(1)};
-  // An MO identical to one stored this recently is an SMSC redelivery (our
-  // deliver_sm_resp was lost): acknowledged, not stored twice.
-  std::chrono::milliseconds redelivery_window{std::chrono::minutes(10)};
+  // An MO identical to one stored from the same link this recently is an
+  // SMSC redelivery (our deliver_sm_resp was lost): acknowledged, not stored
+  // twice. The default redelivery horizon of every link (see
+  // SmscConfig::redelivery_horizon); INFO, CEK and stray texts count as
+  // repeated for a minute at most.
+  std::chrono::milliseconds redelivery_window{std::chrono::hours(72)};
   // A concatenated SMS still missing parts after this is filed as far as it goes.
   std::chrono::milliseconds concat_timeout{std::chrono::minutes(5)};
   std::size_t min_report_chars = 10;

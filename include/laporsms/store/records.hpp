@@ -6,6 +6,7 @@
 #include <laporsms/sms/udh.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,7 +51,18 @@ struct ReplyTemplates {
 
 struct IntakePolicy {
   sms::Keywords keywords;
-  std::int64_t redelivery_window_ms = 10 * 60 * 1000;
+  // How long an identical MO (same link, sender and octets) is taken for the
+  // SMSC redelivering one whose deliver_sm_resp it never saw: the carrier's
+  // redelivery horizon. Per link, with a default for links not named.
+  std::int64_t redelivery_window_ms = 72LL * 3600 * 1000;
+  std::map<std::string, std::int64_t, std::less<>> redelivery_horizon_ms;
+  // For INFO, CEK and stray texts the horizon is at most this: a citizen who
+  // asks again later is answered again, not swallowed.
+  std::int64_t command_redelivery_ms = 60 * 1000;
+  std::int64_t horizon_ms(std::string_view link) const {
+    const auto it = redelivery_horizon_ms.find(link);
+    return it != redelivery_horizon_ms.end() ? it->second : redelivery_window_ms;
+  }
   std::int64_t concat_timeout_ms = 5 * 60 * 1000;
   std::string ref_prefix = "MTR";
   std::size_t min_report_chars = 10;
