@@ -10,7 +10,7 @@
 namespace laporsms::store {
 
 Store::Store(StoreOptions options) : m_options(std::move(options)) {
-  m_db = std::make_unique<Connection>(m_options.path, OpenMode::read_write_create);
+  m_db = std::make_unique<Connection>(m_options.path, OpenMode::read_write_create, m_options.vfs);
   // WAL lets laporctl and the status poller read while we write; with
   // synchronous=FULL every COMMIT is fsync'd before we acknowledge anything.
   m_db->exec("PRAGMA journal_mode = WAL");

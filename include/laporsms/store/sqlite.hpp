@@ -84,7 +84,9 @@ enum class OpenMode { read_write_create, read_only };
 
 class Connection {
 public:
-  Connection(const std::filesystem::path& path, OpenMode mode);
+  // `vfs` names a registered SQLite VFS (sqlite3_vfs_register); empty for
+  // SQLite's default. Only tests pass one (tests/unit/powercut_vfs.hpp).
+  Connection(const std::filesystem::path& path, OpenMode mode, const std::string& vfs = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();

@@ -51,6 +51,10 @@ struct StoreOptions {
   // (a passive checkpoint) once this long passes without an fsync'd one:
   // the window a power cut can take them in stays short on a quiet gateway.
   std::chrono::milliseconds sync_written_after{1000};
+  // The SQLite VFS the write connection opens the database through; empty
+  // for SQLite's default. For tests only: the power-cut test passes a VFS
+  // that loses what was never fsync'd (tests/unit/powercut_vfs.hpp).
+  std::string vfs = {};
 };
 
 // What a task queued after Store::stop() completes with.
