@@ -116,8 +116,11 @@ public:
       return result;
     }
 
-    // A 2xx is success only with a body we can read a tracking id from.
-    result.outcome = Outcome::rejected;
+    // A 2xx is success only with a body we can read a tracking id from. A
+    // page that is not XML is not the API's answer (a proxy's or a
+    // maintenance page): try again later. XML without a tracking id is the
+    // API saying no (interfaces.md).
+    result.outcome = Outcome::temporary;
     const std::string type = detail::media_type(response->content_type);
     if (!is_xml_media_type(type)) {
       result.error = error_text(fmt::format("HTTP {} with content type '{}', not XML: {}", status,
@@ -133,6 +136,7 @@ public:
                                             parsed.description(), parsed.offset));
       return result;
     }
+    result.outcome = Outcome::rejected;
     const auto root = doc.document_element();
     const auto tracking = root.child("trackingid");
     const auto transaction = root.child("transaksiid");

@@ -148,8 +148,11 @@ public:
       result.error = http_error(status, response->body);
       return result;
     }
-    result.outcome = Outcome::rejected;
-    const auto object = parse_object(response->body);
+    // A page that is not JSON at all is not the API's answer (a proxy's or
+    // a maintenance page): try again later. JSON that says no is its answer.
+    const bool is_json = json::accept(response->body);
+    result.outcome = is_json ? Outcome::rejected : Outcome::temporary;
+    const auto object = is_json ? parse_object(response->body) : std::nullopt;
     if (!object) {
       result.error = error_text(fmt::format("HTTP {} with a body that is not a JSON object: {}",
                                             status, snippet(response->body)));

@@ -1,6 +1,5 @@
-// Issue 6: the API rejects a report for good: a 400, a 200 whose body has
-// no tracking id, or a 200 that is not the API's content at all (a proxy's
-// HTML page). The report is failed and held for an operator: not retried on
+// Issue 6: the API rejects a report for good: a 400, or a 200 whose body has
+// no tracking id. The report is failed and held for an operator: not retried on
 // its own, the citizen gets the `failed` reply once, `laporctl status` counts
 // it. `laporctl retry REF` requeues it, and once the API is fixed it is
 // forwarded and the citizen gets the `forwarded` reply.
@@ -13,7 +12,7 @@ import {
   ctlReport, ctlStatus, fileReportAndGetRef, k_fast_upstream, repliesOf, waitForReplies,
 } from './upstream_util.mjs';
 
-const k_faults = ['bad-request', 'no-trackingid', 'wrong-content-type'];
+const k_faults = ['bad-request', 'no-trackingid'];
 
 function msisdn(i) {
   return `62813900000${i}`;
@@ -95,6 +94,33 @@ for (const adapter of ['lapor-xml', 'rest-json']) {
         const after = await ctlStatus(configPath);
         assert.equal(after.json.queues.upstream_failed, 0);
         assert.equal(after.upstream.state, 'ok');
+      });
+    });
+}
+
+// A 200 that is not the API's content at all (a proxy's HTML page during
+// maintenance) is no answer from the API: the report is tried again, not
+// failed, and the citizen is never told it failed.
+for (const adapter of ['lapor-xml', 'rest-json']) {
+  test(`${adapter}: a maintenance page is temporary, the report goes through afterwards`,
+    { timeout: 60000 }, async () => {
+      const wd = await makeWorkdir(`upstream_maintenance_${adapter}`);
+      await wd.run(async () => {
+        const { sim, api, daemon, configPath } = await startStack(wd, {
+          api: { adapter },
+          config: { upstream: { ...k_fast_upstream, adapter } },
+        });
+        api.setMode('wrong-content-type', { count: 2 });
+        const ref = await fileReportAndGetRef(sim, msisdn(7), reportText(7), { daemon });
+        const [forwarded] = await waitForReplies(sim, msisdn(7), 'forwarded', { daemon });
+        const post = api.posts.find((p) => p.telpon === msisdn(7));
+        assert.equal(forwarded.text, fillTemplate('forwarded', { ref, tracking_id: post.trackingId }));
+        assert.equal(repliesOf(sim, msisdn(7), 'failed').length, 0, 'no failed reply');
+        const report = await ctlReport(configPath, ref);
+        assert.equal(report.state, 'forwarded');
+        assert.deepEqual(report.attempts.map((a) => a.outcome), ['temporary', 'temporary', 'delivered']);
+        assert.equal(api.posts.length, 1, 'taken once');
+        assert.deepEqual(await daemon.stop({ timeoutMs: 20000 }), { code: 0, signal: null });
       });
     });
 }
