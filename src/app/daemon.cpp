@@ -472,9 +472,32 @@ private:
     if (m_poller) {
       m_poller->stop();
     }
-    co_await m_forwarder->stop(grace);
+    // One deadline for everything: links are unbound side by side, so three
+    // links take no longer than one (systemd's stop timeout is one number).
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    const auto left = [deadline] {
+      return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now()),
+                      std::chrono::milliseconds(0));
+    };
+    co_await m_forwarder->stop(left());
+    auto links_left = std::make_shared<std::size_t>(m_links.size());
+    asio::steady_timer all_unbound(m_io, std::chrono::steady_clock::time_point::max());
     for (auto& link : m_links) {
-      co_await link->session->stop(grace);
+      auto* session = link->session.get();
+      asio::co_spawn(
+          m_io,
+          [session, links_left, &all_unbound, grace_left = left()]() -> awaitable<void> {
+            co_await session->stop(grace_left);
+            if (--*links_left == 0) {
+              all_unbound.cancel();
+            }
+          },
+          asio::detached);
+    }
+    while (*links_left > 0) {
+      boost::system::error_code ec;
+      co_await all_unbound.async_wait(asio::redirect_error(use_awaitable, ec));
     }
     m_reload.cancel();
     m_watchdog.cancel();
@@ -505,8 +528,8 @@ private:
   awaitable<json> control_retry(const json& request) {
     const auto now = util::now_ms();
     if (request.value("failed", false)) {
-      const int n = co_await m_store.execute(
-          [now](store::Connection& db) { return store::retry_failed_reports(db, now); });
+      auto requeue = [now](store::Connection& db) { return store::retry_failed_reports(db, now); };
+      const int n = co_await m_store.execute(std::move(requeue));
       m_forwarder->wake();
       co_return json{
           {"ok", true}, {"requeued", n}, {"message", fmt::format("{} report(s) requeued", n)}};

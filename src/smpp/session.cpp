@@ -194,11 +194,16 @@ awaitable<void> Session::stop(std::chrono::milliseconds grace) {
   m_transmitter_wait.cancel();
   auto receiver = m_receiver;
   auto transmitter = m_transmitter;
+  // One deadline for both connections of a receiver+transmitter link.
+  const auto deadline = std::chrono::steady_clock::now() + grace;
   if (transmitter) {
     co_await transmitter->unbind_and_close(grace);
   }
   if (receiver) {
-    co_await receiver->unbind_and_close(grace);
+    co_await receiver->unbind_and_close(
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                     deadline - std::chrono::steady_clock::now()),
+                 std::chrono::milliseconds(0)));
   }
   set_state();
 }
