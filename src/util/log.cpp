@@ -74,7 +74,30 @@ bool enabled(Level level) {
   return static_cast<int>(level) <= g_level.load();
 }
 
-void write(Level level, std::string_view message) {
+std::string escape_control(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7F) {
+      out += fmt::format("\\x{:02X}", byte);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void write(Level level, std::string_view raw_message) {
+  const std::string message = escape_control(raw_message);
   std::string line;
   if (g_journal) {
     line = fmt::format("<{}>{}\n", static_cast<int>(level), message);

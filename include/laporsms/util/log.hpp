@@ -19,6 +19,11 @@ bool enabled(Level level);
 // Writes one line (thread-safe; a single write(2) per line).
 void write(Level level, std::string_view message);
 
+// `text` with every control character (below 0x20, and DEL) written as \n,
+// \r, \t or \xNN, and a backslash as \\: what an SMSC, a citizen or an
+// operator supplies can never forge a second log or journal line.
+std::string escape_control(std::string_view text);
+
 template <typename... Args> void debug(fmt::format_string<Args...> f, Args&&... args) {
   if (enabled(Level::debug)) {
     write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
