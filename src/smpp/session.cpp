@@ -26,7 +26,8 @@ Session::Session(asio::any_io_executor executor, SessionConfig config, InboundHa
     : m_executor(std::move(executor)), m_config(std::move(config)),
       m_on_inbound(std::move(on_inbound)), m_tls_context(asio::ssl::context::tls_client),
       m_receiver_wait(m_executor), m_transmitter_wait(m_executor), m_since_ms(util::now_ms()),
-      m_rng(std::random_device{}()) {
+      m_rng(std::random_device{}()), m_allowed_in_flight(std::max(1U, m_config.window)),
+      m_gate_wake(m_executor, std::chrono::steady_clock::time_point::max()) {
   if (m_config.tls) {
     m_tls_context.set_options(asio::ssl::context::default_workarounds |
                               asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
@@ -144,11 +145,72 @@ awaitable<void> Session::run_connection(BindMode mode) {
   set_state();
 }
 
+awaitable<bool> Session::pass_throttle_gate() {
+  for (;;) {
+    if (m_stopping) {
+      co_return false;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    boost::system::error_code ec;
+    if (now < m_resume_at) {
+      asio::steady_timer pause(m_executor, m_resume_at);
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (m_gate_in_flight >= m_allowed_in_flight) {
+      co_await m_gate_wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    ++m_gate_in_flight;
+    co_return true;
+  }
+}
+
+void Session::after_submit(const SubmitResult& result,
+                           std::chrono::steady_clock::time_point sent_at) {
+  --m_gate_in_flight;
+  const bool throttled = result.status == SubmitStatus::rejected_temporary &&
+                         (result.command_status == status::throttled ||
+                          result.command_status == status::message_queue_full);
+  const unsigned window = std::max(1U, m_config.window);
+  if (throttled) {
+    ++m_throttled_submits;
+    // Submits that left before the last pause began answer for that pause.
+    if (m_throttle_pause == std::chrono::milliseconds(0) || sent_at >= m_throttled_at) {
+      m_throttle_pause = std::clamp<std::chrono::milliseconds>(
+          m_throttle_pause * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(10000));
+      m_throttled_at = std::chrono::steady_clock::now();
+      m_resume_at = m_throttled_at + m_throttle_pause;
+      m_allowed_in_flight = 1; // the next one is a probe
+      log::warn("smsc {}: throttled by the SMSC; pausing {} ms, then probing with one submit",
+                m_config.name, m_throttle_pause.count());
+    }
+  } else if (result.status == SubmitStatus::accepted && m_allowed_in_flight < window) {
+    m_allowed_in_flight = std::min(window, m_allowed_in_flight * 2);
+    if (m_allowed_in_flight == window) {
+      m_throttle_pause = std::chrono::milliseconds(0);
+      log::info("smsc {}: the SMSC takes submits again; window fully open", m_config.name);
+    }
+  }
+  m_gate_wake.cancel();
+}
+
 awaitable<SubmitResult> Session::submit(SubmitSm pdu, BeforeWrite before_write) {
   auto tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
   if (!tx || !tx->bound() || m_stopping) {
     co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link not bound"};
   }
+  if (!co_await pass_throttle_gate()) {
+    co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "stopping"};
+  }
+  const auto sent_at = std::chrono::steady_clock::now();
+  auto result = co_await submit_through(tx, std::move(pdu), std::move(before_write));
+  after_submit(result, sent_at);
+  co_return result;
+}
+
+awaitable<SubmitResult> Session::submit_through(std::shared_ptr<Connection> tx, SubmitSm pdu,
+                                                BeforeWrite before_write) {
   // The slot is held through the rate wait, so the window also bounds
   // what is queued behind the rate limit.
   if (!co_await tx->acquire_slot(m_config.window)) {
@@ -190,6 +252,7 @@ awaitable<SubmitResult> Session::submit(SubmitSm pdu, BeforeWrite before_write) 
 
 awaitable<void> Session::stop(std::chrono::milliseconds grace) {
   m_stopping = true;
+  m_gate_wake.cancel(); // submits waiting out a throttle pause give up
   m_receiver_wait.cancel();
   m_transmitter_wait.cancel();
   auto receiver = m_receiver;

@@ -615,6 +615,36 @@ TEST_SUITE("smpp::Session") {
     CHECK(h.bound());
   }
 
+  TEST_CASE("throttled: the link pauses and probes with one submit per pause, then reopens") {
+    auto config = base_config();
+    config.window = 10;
+    config.submit_rate = 100000;
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    h.fake.submit_status = status::throttled;
+    std::vector<std::shared_ptr<SubmitOutcome>> outs;
+    for (int i = 0; i < 30; ++i) {
+      outs.push_back(h.submit(reply_sms("halo " + std::to_string(i))));
+    }
+    h.run_for(1600ms);
+    // The first window was refused together; after that one probe per
+    // pause (100, 200, 400, 800 ms): never a window-full per pause.
+    const auto refused = h.fake.count<SubmitSm>();
+    CHECK(refused >= 11);
+    CHECK(refused <= 10 + 4);
+    h.fake.submit_status = status::ok;
+    REQUIRE(h.run_until(
+        [&] {
+          return std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->result; });
+        },
+        5s));
+    const auto accepted = std::count_if(outs.begin(), outs.end(), [](const auto& o) {
+      return o->result->status == SubmitStatus::accepted;
+    });
+    CHECK(static_cast<std::size_t>(accepted) == 30 - refused);
+    CHECK(h.session->throttled_submits() == refused);
+  }
+
   TEST_CASE("a generic_nack is never a success, whatever its status") {
     Harness h;
     REQUIRE(h.start_and_bind());

@@ -98,6 +98,10 @@ public:
   // window slot and the rate limit; fills in sequence_number.
   awaitable<SubmitResult> submit(SubmitSm pdu, BeforeWrite before_write = {});
 
+  // From now on every deliver_sm / data_sm is answered with a temporary
+  // error (the SMSC keeps it and delivers it again): the first step of a stop.
+  void refuse_inbound() { m_refusing_inbound = true; }
+
   // Stops accepting new traffic: waits up to `grace` for submits awaiting
   // their response, unbinds, closes. run() returns after.
   awaitable<void> stop(std::chrono::milliseconds grace);
@@ -131,6 +135,7 @@ private:
   asio::steady_timer m_receiver_wait;
   asio::steady_timer m_transmitter_wait;
   bool m_stopping = false;
+  bool m_refusing_inbound = false;
   SequenceCounter m_sequence;
   LinkState m_state = LinkState::down;
   std::int64_t m_since_ms = 0;
@@ -142,6 +147,25 @@ private:
   std::mt19937_64 m_rng;
   // Token bucket for submit_rate: the earliest time the next submit may leave.
   std::chrono::steady_clock::time_point m_next_submit{};
+
+  // Throttling (ESME_RTHROTTLED, queue full): the link pauses, then one
+  // submit probes; as answers succeed the window opens again, doubling.
+  // Submits wait at this gate before they take a window slot.
+  awaitable<bool> pass_throttle_gate();
+  awaitable<SubmitResult> submit_through(std::shared_ptr<Connection> tx, SubmitSm pdu,
+                                         BeforeWrite before_write);
+  void after_submit(const SubmitResult& result, std::chrono::steady_clock::time_point sent_at);
+  unsigned m_allowed_in_flight = 0;              // the window while not throttled
+  unsigned m_gate_in_flight = 0;                 // past the gate, awaiting their answer
+  std::chrono::milliseconds m_throttle_pause{0}; // 0: not throttled
+  std::chrono::steady_clock::time_point m_resume_at{};
+  std::chrono::steady_clock::time_point m_throttled_at{};
+  asio::steady_timer m_gate_wake; // never expires; cancelled to wake the waiters
+  std::uint64_t m_throttled_submits = 0;
+
+public:
+  // How many submits the SMSC refused as throttled (or queue full).
+  std::uint64_t throttled_submits() const { return m_throttled_submits; }
 };
 
 } // namespace laporsms::smpp
