@@ -169,8 +169,12 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   const auto what = "upstream: " + job.ref;
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
   co_await m_store.execute_until_stored(record, what, keep_trying);
+  // A 401 answered to the half-open probe is a failed probe too: without a
+  // new probe time the loop would claim the oldest report again at once.
+  const bool failed_probe =
+      m_circuit_open && outcome.kind == store::UpstreamOutcomeKind::auth_error;
   if (outcome.kind == store::UpstreamOutcomeKind::temporary ||
-      outcome.kind == store::UpstreamOutcomeKind::gave_up) {
+      outcome.kind == store::UpstreamOutcomeKind::gave_up || failed_probe) {
     ++m_consecutive_failures;
     if (m_circuit_open || m_consecutive_failures >= m_options.circuit_threshold) {
       // (Re)open: wait longer after each failed probe, as for any retry.

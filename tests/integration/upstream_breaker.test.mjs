@@ -162,9 +162,15 @@ test('the circuit opens after exactly 5 failures, probes once per backoff, and s
         const early = samples.filter((s) => s.end < fifthAnswered && s.state === 'circuit_open');
         assert.deepEqual(early.map((s) => s.start - origin), [],
           `laporctl showed circuit_open before the ${k_threshold}th failure was answered`);
-        const whileOpen = samples.filter((s) => s.start >= fifthAnswered + 300 && s.end <= upAt);
-        assert.ok(whileOpen.length >= 1, `laporctl status was sampled while the circuit was open ` +
-          `(${samples.length} samples in all)`);
+        // A sample where laporctl itself could not run (state null) says nothing about the daemon.
+        const unusable = samples.filter((s) => s.state === null);
+        if (unusable.length) {
+          t.diagnostic(`${unusable.length} status samples without a JSON document, ignored: ` +
+            `${JSON.stringify(unusable.map((s) => [s.start - origin, s.lastError?.slice(0, 200)]))}`);
+        }
+        const whileOpen = samples.filter((s) => s.state !== null && s.start >= fifthAnswered + 300 && s.end <= upAt);
+        assert.ok(whileOpen.length >= 3, `laporctl status was sampled while the circuit was open ` +
+          `(${whileOpen.length} usable samples then, ${samples.length} in all)`);
         for (const s of whileOpen) {
           assert.equal(s.state, 'circuit_open', `laporctl --json status at ${s.start - origin} ms, while open: ` +
             `upstream.state ${s.state}`);
@@ -223,7 +229,7 @@ test('the circuit opens after exactly 5 failures, probes once per backoff, and s
         assert.equal(after.upstream.last_error, null, 'no upstream error is left');
         assert.equal(after.json.queues.upstream_pending, 0, 'no upstream job is pending');
         assert.equal(after.code, 0, `laporctl status is healthy again: ${after.json && JSON.stringify(after.json)}`);
-        const lastSample = samples.at(-1);
+        const lastSample = samples.filter((s) => s.state !== null).at(-1);
         assert.equal(lastSample?.state, 'ok', 'the last status sample shows ok');
       });
 
