@@ -466,7 +466,10 @@ private:
     sd_notify(0, "STOPPING=1");
     const auto grace = m_config.daemon.shutdown_grace;
     m_control->stop();
+    // Stop reading new SMS first: what arrives now is answered with a
+    // temporary error and stays with the SMSC until the next start.
     for (auto& link : m_links) {
+      link->session->refuse_inbound();
       link->outbox->stop();
     }
     if (m_poller) {

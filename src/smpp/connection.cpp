@@ -356,7 +356,7 @@ awaitable<void> Connection::answer_inbound(ShortMessageFields fields, std::uint3
                                            std::uint32_t sequence) {
   auto self = shared_from_this();
   std::uint32_t result = status::temporary_app_error;
-  if (m_unbinding) {
+  if (m_unbinding || m_session.m_refusing_inbound || m_session.m_stopping) {
     // Shutting down: the SMSC keeps the message and delivers it again.
     result = status::temporary_app_error;
   } else {
