@@ -44,7 +44,9 @@ std::optional<std::int64_t> parse_date(const std::string& text) {
 }
 
 void print_json(const json& doc) {
-  std::cout << doc.dump(2) << "\n";
+  // A stored sender or text need not be valid UTF-8 (an SMSC's odd octets):
+  // replaced with U+FFFD, never an exception halfway through the document.
+  std::cout << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
 void print_reports_text(const json& reports) {
@@ -137,7 +139,9 @@ int main(int argc, char** argv) {
 
   const auto path = app::resolve_config_path(
       config_option ? std::optional<std::filesystem::path>(*config_option) : std::nullopt);
-  const auto config = app::load_config(path);
+  // laporctl never uses the SMPP password or the API token: an operator who
+  // cannot read them can still run it.
+  const auto config = app::load_config(path, app::Secrets::skip);
   if (!config) {
     std::cerr << config.error().to_string() << "\n";
     return k_exit_usage;

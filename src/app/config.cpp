@@ -485,12 +485,18 @@ void check_smpp_field(const Section& section, std::string_view key, std::string_
   }
 }
 
+// Set by parse_config for the one parse running on this thread.
+thread_local Secrets t_secrets = Secrets::read;
+
 // A secret comes inline (`inline_key`) or from a file (`file_key`), never both.
 // Relative file names are taken from the configuration file's folder.
 std::optional<std::string> read_secret(const Section& section, std::string_view inline_key,
                                        std::string_view file_key) {
   if (section.has(inline_key) && section.has(file_key)) {
     section.fail_at(file_key, fmt::format("set either {} or {}, not both", inline_key, file_key));
+  }
+  if (t_secrets == Secrets::skip) {
+    return std::nullopt; // neither read nor checked
   }
   if (!section.has(file_key)) {
     return section.text(inline_key);
@@ -1067,7 +1073,14 @@ std::string ConfigError::to_string() const {
 }
 
 tl::expected<Config, ConfigError> parse_config(std::string_view toml_text,
-                                               const std::filesystem::path& path_for_messages) {
+                                               const std::filesystem::path& path_for_messages,
+                                               Secrets secrets) {
+  struct SecretsScope {
+    explicit SecretsScope(Secrets s) { t_secrets = s; }
+    ~SecretsScope() { t_secrets = Secrets::read; }
+    SecretsScope(const SecretsScope&) = delete;
+    SecretsScope& operator=(const SecretsScope&) = delete;
+  } scope(secrets);
   toml::table root;
   try {
     root = toml::parse(toml_text, std::string(path_for_messages.string()));
@@ -1081,13 +1094,13 @@ tl::expected<Config, ConfigError> parse_config(std::string_view toml_text,
   }
 }
 
-tl::expected<Config, ConfigError> load_config(const std::filesystem::path& path) {
+tl::expected<Config, ConfigError> load_config(const std::filesystem::path& path, Secrets secrets) {
   auto contents = read_regular_file(path, k_max_config_bytes);
   if (!contents) {
     return tl::make_unexpected(ConfigError{
         path, 0, "", fmt::format("cannot load the configuration: {}", contents.error())});
   }
-  return parse_config(contents->data, path);
+  return parse_config(contents->data, path, secrets);
 }
 
 std::filesystem::path resolve_config_path(const std::optional<std::filesystem::path>& cli_option) {

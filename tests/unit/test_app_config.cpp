@@ -644,6 +644,22 @@ log_level = "debug"
     CHECK(config.upstream.token == "abc.def-ghi");
   }
 
+  TEST_CASE("laporctl's load skips the secret files: an operator need not be able to read them") {
+    const TempDir dir;
+    // A file nobody may read (and, as root, one that does not exist at all).
+    const fs::path unreadable = dir.write("smpp.secret", "s3cret\n", fs::perms::none);
+    const std::string text = link_with_password_file(unreadable) + "[upstream]\ntoken_file = \"" +
+                             (dir.path() / "missing.token").string() + "\"\n";
+    const auto skipped = parse_config(text, "test.toml", Secrets::skip);
+    REQUIRE(skipped.has_value());
+    CHECK(skipped->smsc[0].password.empty());
+    CHECK(skipped->upstream.token.empty());
+    CHECK_FALSE(parse_config(text, "test.toml").has_value()); // the daemon's load still reads them
+    // Everything else is still checked.
+    CHECK_FALSE(parse_config(text + "[store]\nsynchronous = \"off\"\n", "test.toml", Secrets::skip)
+                    .has_value());
+  }
+
   TEST_CASE("a relative secret file is found beside the configuration") {
     const TempDir dir;
     dir.write("smpp.secret", "pw\n", k_0600);

@@ -204,14 +204,22 @@ struct ConfigError {
   std::string to_string() const;
 };
 
+// Whether password_file and token_file are read. laporctl skips them: an
+// operator who may read the configuration need not be able to read the
+// secrets, and laporctl never uses them.
+enum class Secrets { read, skip };
+
 // Reads and checks the file at `path`, including any password_file and
-// token_file it names. Fails on the first problem found.
-tl::expected<Config, ConfigError> load_config(const std::filesystem::path& path);
+// token_file it names (unless `secrets` is skip: the secrets stay empty).
+// Fails on the first problem found.
+tl::expected<Config, ConfigError> load_config(const std::filesystem::path& path,
+                                              Secrets secrets = Secrets::read);
 
 // Checks `toml_text` as if it were the file `path_for_messages`, which names
 // it in errors and anchors relative password_file, token_file and ca_file.
 tl::expected<Config, ConfigError> parse_config(std::string_view toml_text,
-                                               const std::filesystem::path& path_for_messages);
+                                               const std::filesystem::path& path_for_messages,
+                                               Secrets secrets = Secrets::read);
 
 // The file to read: `cli_option` (--config) if given, else $LAPORSMS_CONFIG
 // if set and not empty, else /etc/laporsms/laporsmsd.toml.
