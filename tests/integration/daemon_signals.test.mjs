@@ -71,7 +71,9 @@ test('SIGHUP applies new templates, refuses a broken file, and races nothing und
       assert.equal(api.posts.length, citizens.length + 1, 'each report posted once');
 
       daemon.child.kill('SIGINT');
-      const exit = await daemon.stop({ timeoutMs: 20000 });
+      // Wait for SIGINT alone to end it (stop() would add a SIGTERM).
+      await waitFor(() => !daemon.running, { timeoutMs: 20000, what: 'the daemon to exit on SIGINT' });
+      const exit = await daemon.exited;
       assert.deepEqual(exit, { code: 0, signal: null }, 'SIGINT stops the daemon cleanly');
       assert.ok(daemon.lines.some((l) => /signal 2: stopping/.test(l)), 'the stop names SIGINT');
     });
