@@ -532,6 +532,7 @@ struct HttpClient::Impl {
       req.insert(name, value);
     }
     req.body() = std::move(request.body);
+    const bool req_resendable = request.resend_if_unanswered;
     req.keep_alive(true);
     req.prepare_payload();
 
@@ -570,9 +571,12 @@ struct HttpClient::Impl {
       }
       self->retire(std::move(conn), false);
       // A kept-alive connection the server has meanwhile closed fails like this
-      // on first use; the request never reached the server's application, so
-      // one fresh try is safe. After any response byte, or a timeout, it is not.
-      if (reused && !retried && !ex.got_some && ex.ec != beast::error::timeout) {
+      // on first use, and one fresh try is usually safe. But once the whole
+      // request was written the server may have acted on it: only a request
+      // that may be sent twice is. After any response byte, or a timeout,
+      // none is.
+      const bool may_resend = !ex.reading || req_resendable;
+      if (reused && !retried && !ex.got_some && ex.ec != beast::error::timeout && may_resend) {
         continue;
       }
       co_return tl::make_unexpected(describe_exchange_error(ex, what, body_limit));

@@ -97,6 +97,7 @@ public:
     request.url = m_url;
     request.headers = {{"Content-Type", "text/xml; charset=UTF-8"}};
     request.body = std::move(writer.out);
+    request.resend_if_unanswered = false; // no idempotency key: a second POST is a second report
     return request;
   }
 

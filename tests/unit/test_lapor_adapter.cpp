@@ -53,6 +53,11 @@ const std::string k_xml_ok = "<?xml version=\"1.0\"?><lapor><trackingid>1916449<
 } // namespace
 
 TEST_SUITE("lapor::Adapter") {
+  TEST_CASE("only a request with an idempotency key may be sent again unanswered") {
+    CHECK_FALSE(xml_adapter()->build_submit(sample_submission()).resend_if_unanswered);
+    CHECK(json_adapter()->build_submit(sample_submission()).resend_if_unanswered);
+  }
+
   TEST_CASE("lapor-xml submit is the documented document") {
     const auto request = xml_adapter()->build_submit(sample_submission());
     CHECK(request.method == boost::beast::http::verb::post);

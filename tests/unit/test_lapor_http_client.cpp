@@ -331,6 +331,33 @@ TEST_SUITE("lapor::HttpClient") {
     CHECK(server.requests.size() == 2);
   }
 
+  TEST_CASE("a request that may not be sent twice is not resent after it was written whole") {
+    asio::io_context io;
+    TestServer server(io);
+    server.handler = [](const auto&, int index) {
+      return Reply{ok("r" + std::to_string(index)), index == 0};
+    };
+    asio::co_spawn(io, accept_loop(server), asio::detached);
+    HttpClient client(io.get_executor(), quick_options());
+    const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+
+    Result first;
+    Result second;
+    run(io, [&]() -> asio::awaitable<void> {
+      first = co_await client.send(post_to(url));
+      asio::steady_timer pause(io, 50ms);
+      co_await pause.async_wait(asio::use_awaitable);
+      auto once = post_to(url);
+      once.resend_if_unanswered = false;
+      second = co_await client.send(std::move(once));
+    });
+
+    REQUIRE(first);
+    REQUIRE_FALSE(second); // the caller decides, and counts a possible duplicate
+    CHECK(second.error().kind == HttpErrorKind::io);
+    CHECK(server.accepted == 1);
+  }
+
   TEST_CASE("a reused connection that breaks mid-response is not retried") {
     asio::io_context io;
     TestServer server(io);

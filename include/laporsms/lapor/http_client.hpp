@@ -44,6 +44,11 @@ struct HttpRequest {
   // Sent in this order after Host and User-Agent; Content-Length is added.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Whether the request may be sent again on a fresh connection when a
+  // reused one failed after the whole request was written and before any
+  // answer: the server may have acted on it. True for reads and for APIs
+  // with an idempotency key; false files a report twice at worst.
+  bool resend_if_unanswered = true;
 };
 
 struct HttpResponse {
