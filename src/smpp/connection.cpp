@@ -308,6 +308,18 @@ void Connection::dispatch(Pdu pdu) {
             fields.tlvs = p.tlvs;
           }
           const auto seq = p.sequence_number;
+          if (m_inbound_in_flight >= k_max_inbound_in_flight) {
+            // An SMSC past any sane window, or a store that stalls: push back
+            // instead of growing memory without end. It delivers again.
+            if (cmd == command_id::deliver_sm) {
+              send(DeliverSmResp{seq, status::throttled});
+            } else {
+              send(DataSmResp{seq, status::throttled, {}});
+            }
+            ++m_inbound_throttled;
+            return;
+          }
+          ++m_inbound_in_flight;
           asio::co_spawn(m_session.m_executor, answer_inbound(std::move(fields), cmd, seq),
                          asio::detached);
         } else if constexpr (std::is_same_v<T, EnquireLink>) {
@@ -368,6 +380,7 @@ awaitable<void> Connection::answer_inbound(ShortMessageFields fields, std::uint3
       result = status::temporary_app_error;
     }
   }
+  --m_inbound_in_flight;
   if (!m_open) {
     co_return; // the SMSC will redeliver what it did not see acknowledged
   }

@@ -546,6 +546,24 @@ TEST_SUITE("smpp::Session") {
     CHECK(h.bound());
   }
 
+  TEST_CASE(
+      "an SMSC past any window is pushed back: MO beyond 256 being stored get ESME_RTHROTTLED") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    h.inbox.delay = 1500ms; // a store that stalls
+    for (std::uint32_t i = 0; i < 300; ++i) {
+      h.fake.send(0, mo_sms(2000 + i, "LAPORYAI jalan rusak"));
+    }
+    REQUIRE(h.run_until([&] { return h.fake.count<DeliverSmResp>() >= 44; }, 1s));
+    const auto early = h.fake.received<DeliverSmResp>();
+    CHECK(early.size() == 44); // answered at once, the rest still being stored
+    CHECK(std::all_of(early.begin(), early.end(),
+                      [](const auto& r) { return r.command_status == status::throttled; }));
+    REQUIRE(h.run_until([&] { return h.fake.count<DeliverSmResp>() == 300; }, 5s));
+    CHECK(h.inbox.messages.size() == 256);
+    CHECK(h.bound());
+  }
+
   TEST_CASE("data_sm reaches the InboundHandler and is answered with data_sm_resp") {
     Harness h;
     REQUIRE(h.start_and_bind());

@@ -90,6 +90,10 @@ private:
   bool m_bound = false;
   bool m_unbinding = false;
   unsigned m_submits_in_flight = 0;
+  // deliver_sm / data_sm being stored; past the cap they get ESME_RTHROTTLED.
+  unsigned m_inbound_in_flight = 0;
+  std::uint64_t m_inbound_throttled = 0;
+  static constexpr unsigned k_max_inbound_in_flight = 256;
 };
 
 } // namespace laporsms::smpp
