@@ -57,15 +57,25 @@ std::optional<ReceiptState> state_from_tlv(std::uint8_t value) {
   }
 }
 
-// Where the value of "key:" starts in the receipt text, or npos. Whole keys
-// only: "id:" must not match inside "sub_id:".
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Where the value of "key:" (lower case) starts in the receipt text, or npos.
+// Keys match in any letter case (SMPP 3.4 Appendix B spells "Text:"; SMSCs
+// vary). Whole keys only: "id:" must not match inside "sub_id:".
 std::size_t value_start(std::string_view text, std::string_view key) {
-  std::size_t pos = 0;
-  while ((pos = text.find(key, pos)) != std::string_view::npos) {
-    if (pos == 0 || text[pos - 1] == ' ') {
+  for (std::size_t pos = 0; pos + key.size() <= text.size(); ++pos) {
+    if (pos != 0 && text[pos - 1] != ' ') {
+      continue;
+    }
+    bool same = true;
+    for (std::size_t i = 0; i < key.size() && same; ++i) {
+      same = ascii_lower(text[pos + i]) == key[i];
+    }
+    if (same) {
       return pos + key.size();
     }
-    pos += key.size();
   }
   return std::string_view::npos;
 }

@@ -1,5 +1,8 @@
 #include <laporsms/store/outbox.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <optional>
 
 namespace laporsms::store {
@@ -129,11 +132,45 @@ std::int64_t queued_count(Connection& db, std::string_view link) {
 
 namespace laporsms::store {
 
-bool record_receipt(Connection& db, const ReceiptRecord& receipt, std::int64_t now) {
+std::vector<std::string> message_id_forms(std::string_view id) {
+  std::vector<std::string> forms{std::string(id)};
+  if (id.empty() || id.size() > 16) {
+    return forms;
+  }
+  const bool decimal =
+      std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool hex = std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+  if (decimal && id.size() <= 19) {
+    const auto value = std::stoull(std::string(id));
+    forms.push_back(fmt::format("{:x}", value));
+    forms.push_back(fmt::format("{:X}", value));
+  }
+  if (hex) {
+    forms.push_back(std::to_string(std::stoull(std::string(id), nullptr, 16)));
+  }
+  forms.erase(std::unique(forms.begin() + 1, forms.end()), forms.end());
+  return forms;
+}
+
+bool record_receipt(Connection& db, const ReceiptRecord& given, std::int64_t now) {
   auto& find = db.prepare("SELECT outbound_id FROM outbound_parts WHERE message_id = ? "
                           "ORDER BY outbound_id DESC LIMIT 1");
-  find.bind(1, receipt.message_id);
-  if (!find.step()) {
+  // Some SMSCs answer submit_sm_resp in hex and write receipts in decimal,
+  // or the other way round: the id as given first, then its other forms.
+  ReceiptRecord receipt = given;
+  bool found = false;
+  for (const auto& form : message_id_forms(given.message_id)) {
+    find.bind(1, form);
+    found = find.step();
+    if (found) {
+      receipt.message_id = form;
+      break;
+    }
+    find.reset();
+  }
+  if (!found) {
     find.reset();
     auto& keep = db.prepare("INSERT OR REPLACE INTO early_receipts "
                             "(message_id, state, received_at, msisdn, excerpt) "

@@ -202,6 +202,20 @@ TEST_SUITE("smpp::Receipt") {
     CHECK_FALSE(parse_receipt(ShortMessageFields{}).has_value());
   }
 
+  TEST_CASE("keys match in any letter case, as SMPP 3.4 Appendix B spells Text:") {
+    const auto receipt = parse_receipt(receipt_text(
+        "id:9 sub:001 dlvrd:001 submit date:2611291305 done date:2611291306 Stat:DELIVRD "
+        "err:000 Text:Laporan MTR4K7Q"));
+    REQUIRE(receipt);
+    CHECK(receipt->message_id == "9");
+    CHECK(receipt->state == ReceiptState::delivered);
+    CHECK(receipt->excerpt == "Laporan MTR4K7Q");
+    const auto upper = parse_receipt(receipt_text("ID:AB12 STAT:UNDELIV TEXT:Halo"));
+    REQUIRE(upper);
+    CHECK(upper->message_id == "AB12");
+    CHECK(upper->excerpt == "Halo");
+  }
+
   TEST_CASE("keys are matched whole") {
     // "sub_id:" and "xstat:" are not "id:" and "stat:".
     CHECK_FALSE(parse_receipt(receipt_text("sub_id:99 stat:DELIVRD")).has_value());

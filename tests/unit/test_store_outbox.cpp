@@ -169,6 +169,19 @@ TEST_SUITE("store::outbox") {
     CHECK(part_state(t.db, id, 1) == "delivered");
   }
 
+  TEST_CASE("a receipt whose id is the submit_sm_resp's in the other base is matched") {
+    TestDb t;
+    const auto hex_id = submitted(t.db, {"1A2B"});
+    CHECK(record_receipt(t.db, {"6699", "delivered", "", ""}, k_t0 + 5000)); // 0x1A2B
+    CHECK(reply(t.db, hex_id).state == "delivered");
+    const auto decimal_id = submitted(t.db, {"1234567"});
+    CHECK(record_receipt(t.db, {"12d687", "undeliverable", "", ""}, k_t0 + 6000));
+    CHECK(reply(t.db, decimal_id).state == "undeliverable");
+    CHECK_FALSE(record_receipt(t.db, {"99999", "delivered", "", ""}, k_t0 + 7000));
+    CHECK(message_id_forms("10") == std::vector<std::string>{"10", "a", "A", "16"});
+    CHECK(message_id_forms("msg-1") == std::vector<std::string>{"msg-1"});
+  }
+
   TEST_CASE("a multipart reply is delivered only when every part is") {
     TestDb t;
     const auto id = submitted(t.db, {"p1", "p2", "p3"});

@@ -72,4 +72,9 @@ struct ReceiptRecord {
 // its part) or for resolve_in_doubt (the response to its submit_sm was lost).
 bool record_receipt(Connection& db, const ReceiptRecord& receipt, std::int64_t now);
 
+// A message id as given, then the same number in the other base (hex lower
+// and upper case, decimal) where it reads as one: SMSCs differ in which
+// they write in submit_sm_resp and in the receipt.
+std::vector<std::string> message_id_forms(std::string_view id);
+
 } // namespace laporsms::store
