@@ -111,12 +111,13 @@ awaitable<void> ControlServer::run() {
     }
     auto client = std::make_shared<Client>(std::move(socket));
     m_clients.push_back(client);
-    asio::co_spawn(m_acceptor.get_executor(), watch(client), asio::detached);
-    asio::co_spawn(m_acceptor.get_executor(), serve(client), asio::detached);
+    asio::co_spawn(m_acceptor.get_executor(), watch(client.get()), asio::detached);
+    asio::co_spawn(m_acceptor.get_executor(), serve(client.get()), asio::detached);
   }
 }
 
-awaitable<void> ControlServer::watch(ClientPtr client) {
+awaitable<void> ControlServer::watch(Client* raw) {
+  const ClientPtr client = raw->shared_from_this();
   while (client->socket.is_open()) {
     client->deadline.expires_at(client->last_active + m_limits.idle_timeout);
     boost::system::error_code ec;
@@ -131,7 +132,8 @@ awaitable<void> ControlServer::watch(ClientPtr client) {
   }
 }
 
-awaitable<void> ControlServer::serve(ClientPtr client) {
+awaitable<void> ControlServer::serve(Client* raw) {
+  const ClientPtr client = raw->shared_from_this();
   std::string buffer;
   for (;;) {
     boost::system::error_code ec;

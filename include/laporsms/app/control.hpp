@@ -44,7 +44,7 @@ public:
   std::size_t clients() const { return m_clients.size(); }
 
 private:
-  struct Client {
+  struct Client : std::enable_shared_from_this<Client> {
     explicit Client(asio::local::stream_protocol::socket s)
         : socket(std::move(s)), deadline(socket.get_executor()) {}
     asio::local::stream_protocol::socket socket;
@@ -54,8 +54,10 @@ private:
   };
   using ClientPtr = std::shared_ptr<Client>;
 
-  awaitable<void> serve(ClientPtr client);
-  awaitable<void> watch(ClientPtr client);
+  // Raw pointers, not shared_ptr parameters: g++ 12 mis-handles non-trivial
+  // coroutine parameters; each coroutine takes its own reference first thing.
+  awaitable<void> serve(Client* raw);
+  awaitable<void> watch(Client* raw);
   // Closes the client idle longest; false when every one is busy.
   bool evict_idlest();
   static void close(Client& client);
