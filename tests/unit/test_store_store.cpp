@@ -368,6 +368,8 @@ TEST_SUITE("store::Store") {
 
   TEST_CASE("results resume the caller on the io thread") {
     TempDir dir;
+    // Declared before the store so that it outlives the writer's last post().
+    asio::io_context io;
     Store store(options_for(dir));
     create_table(store);
     const auto writer =
@@ -382,7 +384,6 @@ TEST_SUITE("store::Store") {
         return insert_value(static_cast<std::int64_t>(i))(db);
       });
     }
-    asio::io_context io;
     std::vector<Outcome> outcomes;
     spawn_all(io, store, fns, outcomes);
     io.run();
