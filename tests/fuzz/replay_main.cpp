@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
   int inputs = 0;
   for (int i = 1; i < argc; ++i) {
     const std::filesystem::path path(argv[i]);
+    if (!std::filesystem::exists(path)) {
+      // A corpus that is not there replays nothing: say so, never pass.
+      std::fprintf(stderr, "no such corpus: %s\n", path.c_str());
+      return 2;
+    }
     if (std::filesystem::is_directory(path)) {
       for (const auto& entry : std::filesystem::directory_iterator(path)) {
         if (entry.is_regular_file()) {
