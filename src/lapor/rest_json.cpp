@@ -31,18 +31,22 @@ std::string trim(std::string_view text) {
   return std::string(text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1));
 }
 
+// The body as JSON, or a discarded value when it is not JSON at all.
+json parse_body(const std::string& body) {
+  try {
+    return json::parse(body, nullptr, /*allow_exceptions=*/false);
+  } catch (const json::exception&) {
+    return json(json::value_t::discarded);
+  }
+}
+
 // The body as a JSON object, or nullopt for anything else (not JSON, an
 // array, a bare string...).
-std::optional<json> parse_object(const std::string& body) {
-  try {
-    json value = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded() || !value.is_object()) {
-      return std::nullopt;
-    }
-    return value;
-  } catch (const json::exception&) {
+std::optional<json> as_object(json value) {
+  if (value.is_discarded() || !value.is_object()) {
     return std::nullopt;
   }
+  return value;
 }
 
 // tracking_id as a string, accepting a JSON string or a non-negative integer.
@@ -150,9 +154,9 @@ public:
     }
     // A page that is not JSON at all is not the API's answer (a proxy's or
     // a maintenance page): try again later. JSON that says no is its answer.
-    const bool is_json = json::accept(response->body);
-    result.outcome = is_json ? Outcome::rejected : Outcome::temporary;
-    const auto object = is_json ? parse_object(response->body) : std::nullopt;
+    json body = parse_body(response->body);
+    result.outcome = body.is_discarded() ? Outcome::temporary : Outcome::rejected;
+    const auto object = as_object(std::move(body));
     if (!object) {
       result.error = error_text(fmt::format("HTTP {} with a body that is not a JSON object: {}",
                                             status, snippet(response->body)));
@@ -210,7 +214,7 @@ public:
       return result;
     }
     result.outcome = Outcome::rejected;
-    const auto object = parse_object(response->body);
+    const auto object = as_object(parse_body(response->body));
     if (!object) {
       result.error = error_text(fmt::format("HTTP {} with a body that is not a JSON object: {}",
                                             status, snippet(response->body)));
