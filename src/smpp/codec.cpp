@@ -1360,6 +1360,10 @@ frame_length(std::span<const std::uint8_t> first_four_octets) {
   return length;
 }
 
+HeaderFields header_fields(std::span<const std::uint8_t, k_header_length> header) {
+  return {load_be32(header.data() + 4), load_be32(header.data() + k_sequence_offset)};
+}
+
 tl::expected<Pdu, DecodeError> decode(std::span<const std::uint8_t> frame) {
   Header header;
   if (frame.size() >= 8) {

@@ -188,7 +188,7 @@ awaitable<void> Connection::reader() {
     if (!length && !length.error().fatal) {
       // Too long to take, but believable: read past it so the next frame is found, and say so
       // with the frame's own sequence number.
-      if (!co_await skip_frame(length.error(), ec)) {
+      if (!co_await skip_frame(length_bytes, length.error(), ec)) {
         if (m_open) {
           close(ec.message());
         }
@@ -245,14 +245,17 @@ awaitable<void> Connection::reader() {
   }
 }
 
-awaitable<bool> Connection::skip_frame(const DecodeError& error, boost::system::error_code& ec) {
-  std::array<std::uint8_t, 12> rest_of_header{};
-  co_await read_exact(asio::buffer(rest_of_header), ec);
+awaitable<bool> Connection::skip_frame(const std::array<std::uint8_t, 4>& length_bytes,
+                                       const DecodeError& error, boost::system::error_code& ec) {
+  std::array<std::uint8_t, k_header_length> header{};
+  std::copy(length_bytes.begin(), length_bytes.end(), header.begin());
+  co_await read_exact(asio::buffer(header.data() + 4, header.size() - 4), ec);
   if (ec) {
     co_return false;
   }
-  std::vector<std::uint8_t> sink(std::min<std::size_t>(error.skip_length - 12, 64 * 1024));
-  for (std::size_t left = error.skip_length - 12; left > 0;) {
+  const std::size_t body = error.skip_length - (k_header_length - 4); // after the header
+  std::vector<std::uint8_t> sink(std::min<std::size_t>(body, 64 * 1024));
+  for (std::size_t left = body; left > 0;) {
     const std::size_t chunk = std::min(left, sink.size());
     co_await read_exact(asio::buffer(sink.data(), chunk), ec);
     if (ec) {
@@ -261,16 +264,11 @@ awaitable<bool> Connection::skip_frame(const DecodeError& error, boost::system::
     left -= chunk;
   }
   m_last_received = std::chrono::steady_clock::now();
-  const std::uint32_t command = (std::uint32_t{rest_of_header[0]} << 24) |
-                                (std::uint32_t{rest_of_header[1]} << 16) |
-                                (std::uint32_t{rest_of_header[2]} << 8) | rest_of_header[3];
-  const std::uint32_t sequence = (std::uint32_t{rest_of_header[8]} << 24) |
-                                 (std::uint32_t{rest_of_header[9]} << 16) |
-                                 (std::uint32_t{rest_of_header[10]} << 8) | rest_of_header[11];
-  log::warn("{}: skipped a frame ({}): {}", label(), command_name(command), error.detail);
+  const auto fields = header_fields(header);
+  log::warn("{}: skipped a frame ({}): {}", label(), command_name(fields.command_id), error.detail);
   m_session.note_error(error.detail);
-  if ((command & 0x80000000U) == 0) {
-    send_nack(sequence, error.command_status);
+  if ((fields.command_id & 0x80000000U) == 0) {
+    send_nack(fields.sequence_number, error.command_status);
   }
   co_return true;
 }
@@ -316,7 +314,6 @@ void Connection::dispatch(Pdu pdu) {
             } else {
               send(DataSmResp{seq, status::throttled, {}});
             }
-            ++m_inbound_throttled;
             return;
           }
           ++m_inbound_in_flight;

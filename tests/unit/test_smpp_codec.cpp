@@ -176,6 +176,14 @@ TEST_SUITE("smpp::codec") {
     }
   }
 
+  TEST_CASE("header_fields reads command_id and sequence_number of a frame not decoded") {
+    const Bytes header = from_hex("00100000 00000005 00000000 60000001");
+    const auto fields = header_fields(
+        std::span<const std::uint8_t, k_header_length>(header.data(), k_header_length));
+    CHECK(fields.command_id == command_id::deliver_sm);
+    CHECK(fields.sequence_number == 0x60000001);
+  }
+
   TEST_CASE("frame_length refuses lengths a stream cannot be trusted with") {
     for (const char* hex : {"0000000F", "00000000", "01000001", "FFFFFFFF", "000000"}) {
       CAPTURE(hex);

@@ -61,6 +61,14 @@ struct DecodeError {
 tl::expected<std::uint32_t, DecodeError>
 frame_length(std::span<const std::uint8_t> first_four_octets);
 
+// command_id and sequence_number from a frame's header (its first k_header_length octets,
+// at least), for a frame read past without being decoded.
+struct HeaderFields {
+  std::uint32_t command_id = 0;
+  std::uint32_t sequence_number = 0;
+};
+HeaderFields header_fields(std::span<const std::uint8_t, k_header_length> header);
+
 // Decodes one whole frame (exactly command_length octets). Unknown command_id -> error
 // invalid_command_id (not fatal). Body that does not parse -> error (not fatal) with
 // invalid_message_length / invalid_command_length / invalid_optional_param_stream as fits.

@@ -12,6 +12,7 @@
 
 #include <boost/asio/ssl.hpp>
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -63,7 +64,8 @@ private:
   awaitable<void> read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec);
   // Reads past a frame too long to take (DecodeError::skip_length octets), then NACKs it.
   // false: the connection failed while reading (`ec` says why).
-  awaitable<bool> skip_frame(const DecodeError& error, boost::system::error_code& ec);
+  awaitable<bool> skip_frame(const std::array<std::uint8_t, 4>& length_bytes,
+                             const DecodeError& error, boost::system::error_code& ec);
   tcp::socket& socket() { return m_stream.next_layer(); }
   awaitable<void> writer();
   awaitable<void> keepalive();
@@ -92,7 +94,6 @@ private:
   unsigned m_submits_in_flight = 0;
   // deliver_sm / data_sm being stored; past the cap they get ESME_RTHROTTLED.
   unsigned m_inbound_in_flight = 0;
-  std::uint64_t m_inbound_throttled = 0;
   static constexpr unsigned k_max_inbound_in_flight = 256;
 };
 
