@@ -41,8 +41,6 @@ public:
   awaitable<void> run();
   void stop();
 
-  std::size_t clients() const { return m_clients.size(); }
-
 private:
   struct Client : std::enable_shared_from_this<Client> {
     explicit Client(asio::local::stream_protocol::socket s)
