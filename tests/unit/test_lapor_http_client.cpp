@@ -226,6 +226,39 @@ struct TempFile {
   std::filesystem::path path;
 };
 
+// Two POSTs, 50 ms apart, to a server whose first answer promises keep-alive
+// though it hangs up anyway: the second meets a stale connection.
+// `second_resendable` is that request's resend_if_unanswered.
+struct StaleRun {
+  Result first;
+  Result second;
+  int accepted = 0;
+  std::size_t requests = 0;
+};
+
+StaleRun post_twice_over_a_stale_connection(bool second_resendable) {
+  asio::io_context io;
+  TestServer server(io);
+  server.handler = [](const auto&, int index) {
+    return Reply{ok("r" + std::to_string(index)), index == 0};
+  };
+  asio::co_spawn(io, accept_loop(server), asio::detached);
+  HttpClient client(io.get_executor(), quick_options());
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  StaleRun out;
+  run(io, [&]() -> asio::awaitable<void> {
+    out.first = co_await client.send(post_to(url));
+    asio::steady_timer pause(io, 50ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    auto second = post_to(url);
+    second.resend_if_unanswered = second_resendable;
+    out.second = co_await client.send(std::move(second));
+  });
+  out.accepted = server.accepted;
+  out.requests = server.requests.size();
+  return out;
+}
+
 } // namespace
 
 TEST_SUITE("lapor::HttpClient") {
@@ -305,57 +338,20 @@ TEST_SUITE("lapor::HttpClient") {
   }
 
   TEST_CASE("a stale kept-alive connection is retried once on a fresh one") {
-    asio::io_context io;
-    TestServer server(io);
-    // The first answer promises keep-alive but the server hangs up anyway.
-    server.handler = [](const auto&, int index) {
-      return Reply{ok("r" + std::to_string(index)), index == 0};
-    };
-    asio::co_spawn(io, accept_loop(server), asio::detached);
-    HttpClient client(io.get_executor(), quick_options());
-    const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
-
-    Result first;
-    Result second;
-    run(io, [&]() -> asio::awaitable<void> {
-      first = co_await client.send(post_to(url));
-      asio::steady_timer pause(io, 50ms);
-      co_await pause.async_wait(asio::use_awaitable);
-      second = co_await client.send(post_to(url));
-    });
-
-    REQUIRE(first);
-    REQUIRE(second);
-    CHECK(second->body == "r1");
-    CHECK(server.accepted == 2);
-    CHECK(server.requests.size() == 2);
+    const auto run = post_twice_over_a_stale_connection(true);
+    REQUIRE(run.first);
+    REQUIRE(run.second);
+    CHECK(run.second->body == "r1");
+    CHECK(run.accepted == 2);
+    CHECK(run.requests == 2);
   }
 
   TEST_CASE("a request that may not be sent twice is not resent after it was written whole") {
-    asio::io_context io;
-    TestServer server(io);
-    server.handler = [](const auto&, int index) {
-      return Reply{ok("r" + std::to_string(index)), index == 0};
-    };
-    asio::co_spawn(io, accept_loop(server), asio::detached);
-    HttpClient client(io.get_executor(), quick_options());
-    const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
-
-    Result first;
-    Result second;
-    run(io, [&]() -> asio::awaitable<void> {
-      first = co_await client.send(post_to(url));
-      asio::steady_timer pause(io, 50ms);
-      co_await pause.async_wait(asio::use_awaitable);
-      auto once = post_to(url);
-      once.resend_if_unanswered = false;
-      second = co_await client.send(std::move(once));
-    });
-
-    REQUIRE(first);
-    REQUIRE_FALSE(second); // the caller decides, and counts a possible duplicate
-    CHECK(second.error().kind == HttpErrorKind::io);
-    CHECK(server.accepted == 1);
+    const auto run = post_twice_over_a_stale_connection(false);
+    REQUIRE(run.first);
+    REQUIRE_FALSE(run.second); // the caller decides, and counts a possible duplicate
+    CHECK(run.second.error().kind == HttpErrorKind::io);
+    CHECK(run.accepted == 1);
   }
 
   TEST_CASE("a reused connection that breaks mid-response is not retried") {
