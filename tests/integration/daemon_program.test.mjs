@@ -94,7 +94,8 @@ async function idleConfig(dir, overrides = {}) {
   return writeConfig(dir, { smscPort: 9, apiUrl: 'http://127.0.0.1:9/api/stream/addstream', ...overrides });
 }
 
-// An SMSC simulator and an API double that must see nothing.
+// An SMSC simulator and an API double on loopback (for some tests, witnesses that
+// must see nothing).
 async function startWitnesses(wd) {
   const sim = new SmscSimulator({ logger: wd.logger });
   await sim.start();
@@ -477,12 +478,7 @@ test('sd_notify: READY=1 when running, WATCHDOG=1 every half WATCHDOG_USEC, STOP
     const wd = await makeWorkdir('daemon_program_notify');
     await wd.run(async () => {
       const notify = await startNotifyListener(wd);
-      const sim = new SmscSimulator({ logger: wd.logger });
-      await sim.start();
-      wd.defer(() => sim.stop());
-      const api = new ApiDouble({ logger: wd.logger });
-      await api.start();
-      wd.defer(() => api.stop());
+      const { sim, api } = await startWitnesses(wd);
       const configPath = await writeConfig(wd.path, {
         smscPort: sim.port, apiUrl: api.url, apiToken: api.token, daemon: { shutdown_grace: '3s', log_level: 'info' },
       });
@@ -540,12 +536,7 @@ test('stderr as the journal gets <6>/<4>/<3> prefixes; the control socket has mo
   { timeout: 60000 }, async () => {
     const wd = await makeWorkdir('daemon_program_journal');
     await wd.run(async () => {
-      const sim = new SmscSimulator({ logger: wd.logger });
-      await sim.start();
-      wd.defer(() => sim.stop());
-      const api = new ApiDouble({ logger: wd.logger });
-      await api.start();
-      wd.defer(() => api.stop());
+      const { sim, api } = await startWitnesses(wd);
       const configPath = await writeConfig(wd.path, {
         smscPort: sim.port, apiUrl: api.url, apiToken: api.token, daemon: { shutdown_grace: '3s', log_level: 'info' },
       });
