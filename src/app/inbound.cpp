@@ -166,7 +166,7 @@ awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,
     co_return smpp::status::ok; // intermediate (ENROUTE, ACCEPTD)
   }
   try {
-    store::ReceiptRecord facts{receipt->message_id, *state,
+    store::ReceiptRecord facts{link, receipt->message_id, *state,
                                sms::normalize_msisdn(message.source.addr), receipt->excerpt};
     auto record = [facts = std::move(facts)](store::Connection& db) {
       return store::record_receipt(db, facts, util::now_ms());

@@ -121,8 +121,8 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   const auto link = m_session.config().name;
   store::Store::Task record;
   if (message_ids.size() == parts.size()) {
-    record = [id, message_ids, now](store::Connection& db) {
-      store::record_submitted(db, id, message_ids, now);
+    record = [id, link, message_ids, now](store::Connection& db) {
+      store::record_submitted(db, id, link, message_ids, now);
       return true;
     };
     m_pause = m_pause / 2 < 10ms ? 0ms : m_pause / 2;
@@ -134,8 +134,8 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
                                          parts.size(), last.error);
     log::warn("outbox {}: reply {} to {} left in doubt: {}", link, id,
               sms::mask_msisdn(item.msisdn), error);
-    record = [id, message_ids, part_count, error, now](store::Connection& db) {
-      store::record_submit_unknown(db, id, message_ids, part_count, error, now);
+    record = [id, link, message_ids, part_count, error, now](store::Connection& db) {
+      store::record_submit_unknown(db, id, link, message_ids, part_count, error, now);
       return true;
     };
   } else {

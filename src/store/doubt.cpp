@@ -68,22 +68,33 @@ std::vector<InDoubt> replies_to_judge(Connection& db, std::string_view link, std
 }
 
 // Receipts no part claimed, for the reply's handset, since it was sent, that
-// can be about its text; at most one per part.
-std::vector<std::string> orphan_receipts_for(Connection& db, const InDoubt& reply, std::int64_t now,
-                                             const DoubtPolicy& policy) {
-  auto& select = db.prepare("SELECT message_id, excerpt FROM early_receipts INDEXED BY "
+// can be about its text; at most one per part, all from the link of the
+// first (one session sends every part of a reply).
+struct OrphanReceipts {
+  std::string link;
+  std::vector<std::string> message_ids;
+};
+
+OrphanReceipts orphan_receipts_for(Connection& db, const InDoubt& reply, std::int64_t now,
+                                   const DoubtPolicy& policy) {
+  auto& select = db.prepare("SELECT link, message_id, excerpt FROM early_receipts INDEXED BY "
                             "early_receipts_msisdn WHERE msisdn = ? AND received_at >= ? AND "
                             "received_at <= ? ORDER BY received_at, message_id");
   select.bind(1, reply.msisdn).bind(2, reply.started_at).bind(3, now - policy.settle_ms);
-  std::vector<std::string> ids;
+  OrphanReceipts found;
   const auto wanted = static_cast<std::size_t>(std::max<std::int64_t>(1, reply.parts));
-  while (ids.size() < wanted && select.step()) {
-    if (excerpt_matches(select.column_text(1), reply.text, wanted > 1)) {
-      ids.push_back(select.column_text(0));
+  while (found.message_ids.size() < wanted && select.step()) {
+    auto link = select.column_text(0);
+    if (!found.message_ids.empty() && link != found.link) {
+      continue;
+    }
+    if (excerpt_matches(select.column_text(2), reply.text, wanted > 1)) {
+      found.link = std::move(link);
+      found.message_ids.push_back(select.column_text(1));
     }
   }
   select.reset();
-  return ids;
+  return found;
 }
 
 // Whether a reply to the same handset, queued after `reply`, was delivered
@@ -137,7 +148,8 @@ DoubtResult resolve_in_doubt(Connection& db, std::string_view link, std::int64_t
   DoubtResult result;
   result.given_up = give_up_on_old(db, link, policy);
   for (const auto& reply : replies_to_judge(db, link, now, policy)) {
-    const auto receipts = orphan_receipts_for(db, reply, now, policy);
+    const auto orphans = orphan_receipts_for(db, reply, now, policy);
+    const auto& receipts = orphans.message_ids;
     if (!receipts.empty()) {
       // The SMSC had it: its parts are the receipts' message ids, and the
       // receipts give the reply its state. With receipts for only some of
@@ -155,7 +167,7 @@ DoubtResult resolve_in_doubt(Connection& db, std::string_view link, std::int64_t
           .bind(3, now)
           .bind(4, reply.id);
       note.run();
-      record_parts(db, reply.id, receipts, now);
+      record_parts(db, reply.id, orphans.link, receipts, now);
       auto& found = whole ? result.found_receipt : result.found_part;
       found.push_back(DoubtVerdict{reply.id, reply.msisdn, state_of(db, reply.id)});
       continue;

@@ -53,41 +53,49 @@ void mark_submit_started(Connection& db, std::int64_t outbound_id, std::size_t p
   mark.run();
 }
 
-void record_parts(Connection& db, std::int64_t outbound_id,
+void record_parts(Connection& db, std::int64_t outbound_id, std::string_view sent_on,
                   const std::vector<std::string>& message_ids, std::int64_t now) {
   auto& part = db.prepare("INSERT OR REPLACE INTO outbound_parts "
-                          "(outbound_id, part, message_id, state, updated_at) "
-                          "VALUES (?, ?, ?, 'submitted', ?)");
+                          "(outbound_id, part, link, message_id, state, updated_at) "
+                          "VALUES (?, ?, ?, ?, 'submitted', ?)");
   for (std::size_t i = 0; i < message_ids.size(); ++i) {
     part.bind(1, outbound_id)
         .bind(2, static_cast<std::int64_t>(i + 1))
-        .bind(3, message_ids[i])
-        .bind(4, now);
+        .bind(3, sent_on)
+        .bind(4, message_ids[i])
+        .bind(5, now);
     part.run();
     part.reset();
   }
-  auto& early = db.prepare("DELETE FROM early_receipts WHERE message_id = ? "
+  // A receipt that overtook this write may spell the id in the other base.
+  auto& early = db.prepare("DELETE FROM early_receipts WHERE link = ? AND message_id = ? "
                            "RETURNING state, msisdn, excerpt");
   for (const auto& id : message_ids) {
-    early.bind(1, id);
     std::optional<ReceiptRecord> receipt;
-    if (early.step()) {
-      receipt = ReceiptRecord{id, early.column_text(0), early.column_text(1), early.column_text(2)};
+    for (const auto& form : message_id_forms(id)) {
+      early.bind(1, sent_on).bind(2, form);
+      if (early.step()) {
+        receipt = ReceiptRecord{std::string(sent_on), id, early.column_text(0),
+                                early.column_text(1), early.column_text(2)};
+      }
+      early.reset();
+      if (receipt) {
+        break;
+      }
     }
-    early.reset();
     if (receipt) {
       record_receipt(db, *receipt, now);
     }
   }
 }
 
-void record_submitted(Connection& db, std::int64_t outbound_id,
+void record_submitted(Connection& db, std::int64_t outbound_id, std::string_view sent_on,
                       const std::vector<std::string>& message_ids, std::int64_t now) {
   auto& update = db.prepare("UPDATE outbound SET state = 'submitted', parts = ?, updated_at = ?, "
                             "last_error = NULL WHERE id = ?");
   update.bind(1, static_cast<std::int64_t>(message_ids.size())).bind(2, now).bind(3, outbound_id);
   update.run();
-  record_parts(db, outbound_id, message_ids, now);
+  record_parts(db, outbound_id, sent_on, message_ids, now);
 }
 
 void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_view error,
@@ -104,7 +112,7 @@ void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_
   update.run();
 }
 
-void record_submit_unknown(Connection& db, std::int64_t outbound_id,
+void record_submit_unknown(Connection& db, std::int64_t outbound_id, std::string_view sent_on,
                            const std::vector<std::string>& message_ids, std::size_t total_parts,
                            std::string_view error, std::int64_t now) {
   // With a part already accepted a resend would duplicate it: never
@@ -117,7 +125,7 @@ void record_submit_unknown(Connection& db, std::int64_t outbound_id,
       .bind(4, message_ids.empty() ? 0 : 1)
       .bind(5, outbound_id);
   update.run();
-  record_parts(db, outbound_id, message_ids, now);
+  record_parts(db, outbound_id, sent_on, message_ids, now);
 }
 
 std::int64_t queued_count(Connection& db, std::string_view link) {
@@ -155,14 +163,14 @@ std::vector<std::string> message_id_forms(std::string_view id) {
 }
 
 bool record_receipt(Connection& db, const ReceiptRecord& given, std::int64_t now) {
-  auto& find = db.prepare("SELECT outbound_id FROM outbound_parts WHERE message_id = ? "
-                          "ORDER BY outbound_id DESC LIMIT 1");
+  auto& find = db.prepare("SELECT outbound_id FROM outbound_parts WHERE link = ? AND "
+                          "message_id = ? ORDER BY outbound_id DESC LIMIT 1");
   // Some SMSCs answer submit_sm_resp in hex and write receipts in decimal,
   // or the other way round: the id as given first, then its other forms.
   ReceiptRecord receipt = given;
   bool found = false;
   for (const auto& form : message_id_forms(given.message_id)) {
-    find.bind(1, form);
+    find.bind(1, given.link).bind(2, form);
     found = find.step();
     if (found) {
       receipt.message_id = form;
@@ -173,21 +181,26 @@ bool record_receipt(Connection& db, const ReceiptRecord& given, std::int64_t now
   if (!found) {
     find.reset();
     auto& keep = db.prepare("INSERT OR REPLACE INTO early_receipts "
-                            "(message_id, state, received_at, msisdn, excerpt) "
-                            "VALUES (?, ?, ?, ?, ?)");
-    keep.bind(1, receipt.message_id)
-        .bind(2, receipt.state)
-        .bind(3, now)
-        .bind(4, receipt.msisdn)
-        .bind(5, receipt.excerpt);
+                            "(link, message_id, state, received_at, msisdn, excerpt) "
+                            "VALUES (?, ?, ?, ?, ?, ?)");
+    keep.bind(1, receipt.link)
+        .bind(2, receipt.message_id)
+        .bind(3, receipt.state)
+        .bind(4, now)
+        .bind(5, receipt.msisdn)
+        .bind(6, receipt.excerpt);
     keep.run();
     return false;
   }
   const auto outbound_id = find.column_int(0);
   find.reset();
   auto& part = db.prepare("UPDATE outbound_parts SET state = ?, updated_at = ? WHERE outbound_id = "
-                          "? AND message_id = ?");
-  part.bind(1, receipt.state).bind(2, now).bind(3, outbound_id).bind(4, receipt.message_id);
+                          "? AND link = ? AND message_id = ?");
+  part.bind(1, receipt.state)
+      .bind(2, now)
+      .bind(3, outbound_id)
+      .bind(4, receipt.link)
+      .bind(5, receipt.message_id);
   part.run();
   // The reply's state: delivered only when every part is; otherwise the
   // first final failure of any part.

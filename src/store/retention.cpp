@@ -80,7 +80,7 @@ RetentionResult prune_once(Connection& db, std::int64_t now, const RetentionPoli
   parts.bind(1, day_ago).bind(2, policy.batch);
   parts.run();
   result.scraps_pruned += db.changes();
-  auto& receipts = db.prepare("DELETE FROM early_receipts WHERE message_id IN (SELECT message_id "
+  auto& receipts = db.prepare("DELETE FROM early_receipts WHERE rowid IN (SELECT rowid "
                               "FROM early_receipts WHERE received_at < ? LIMIT ?)");
   receipts.bind(1, day_ago).bind(2, policy.batch);
   receipts.run();

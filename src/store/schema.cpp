@@ -11,7 +11,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 4> k_migrations = {
+constexpr std::array<std::string_view, 5> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -178,6 +178,32 @@ UPDATE reports SET silent = 1
 -- each report scanned both tables while every acknowledgement waited.
 CREATE INDEX inbound_report ON inbound(report_id);
 CREATE INDEX inbound_parts_inbound ON inbound_parts(inbound_id);
+)sql",
+    // 5: a message id is the SMSC's, so it names a part only on its link.
+    R"sql(
+-- The link whose SMSC accepted the part: a reply's own link or the fallback
+-- that carried it. Parts written before were sent on their reply's link as
+-- far as anyone knows.
+ALTER TABLE outbound_parts ADD COLUMN link TEXT NOT NULL DEFAULT '';
+UPDATE outbound_parts SET link = (SELECT o.link FROM outbound o WHERE o.id = outbound_id);
+DROP INDEX outbound_parts_message;
+CREATE INDEX outbound_parts_message ON outbound_parts(link, message_id);
+-- Kept receipts are keyed by link too; those from before keep link '' and
+-- age out within a day.
+CREATE TABLE early_receipts_by_link (
+  link TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  msisdn TEXT NOT NULL DEFAULT '',
+  excerpt TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (link, message_id)
+);
+INSERT INTO early_receipts_by_link (link, message_id, state, received_at, msisdn, excerpt)
+  SELECT '', message_id, state, received_at, msisdn, excerpt FROM early_receipts;
+DROP TABLE early_receipts;
+ALTER TABLE early_receipts_by_link RENAME TO early_receipts;
+CREATE INDEX early_receipts_msisdn ON early_receipts(msisdn, received_at);
 )sql",
 };
 

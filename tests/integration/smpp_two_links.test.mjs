@@ -173,3 +173,37 @@ test('with fallback = "tsel", isat\'s replies leave through tsel while isat is d
     assert.deepEqual(exit, { code: 0, signal: null });
   });
 });
+
+test('a receipt marks the reply sent on its own link, when both SMSCs use the same message id', { timeout: 60000 }, async () => {
+  const wd = await makeWorkdir('smpp_two_links_receipts');
+  await wd.run(async () => {
+    const { sims, daemon, configPath } = await startLinks(wd, {
+      links: [{ name: 'tsel' }, { name: 'isat' }],
+    });
+    const { tsel, isat } = sims;
+    // Both replies leave before either receipt comes back.
+    tsel.receiptPolicy = () => ({ state: 'DELIVRD', form: 'tlv', delayMs: 1500 });
+    isat.receiptPolicy = () => ({ state: 'UNDELIV', form: 'text', delayMs: 1500 });
+    const acks = await Promise.all([tsel.sendMo({ from: tselNumber(1), text: 'INFO' }),
+      isat.sendMo({ from: isatNumber(1), text: 'INFO' })]);
+    assert.deepEqual(acks.map((a) => a.status), [0, 0]);
+    await waitFor(() => tsel.receipts.length === 1 && isat.receipts.length === 1, {
+      timeoutMs: 10000, daemon, what: 'one receipt from each SMSC',
+    });
+    // Each simulator counts its own message ids: the two replies share one.
+    assert.equal(tsel.submits[0].messageId, isat.submits[0].messageId);
+
+    let states = {};
+    const readStates = async () => {
+      const out = (await laporctl(configPath, ['--json', 'messages', '--direction', 'out', '--limit', '10'])).json;
+      states = Object.fromEntries(out.map((m) => [m.msisdn, m.state]));
+      return states;
+    };
+    await waitFor(async () => {
+      const now = await readStates();
+      return now[tselNumber(1)] === 'delivered' && now[isatNumber(1)] === 'undeliverable';
+    }, { timeoutMs: 10000, daemon, what: () => `tsel's reply delivered, isat's undeliverable: ${JSON.stringify(states)}` });
+    const exit = await daemon.stop({ timeoutMs: 20000 });
+    assert.deepEqual(exit, { code: 0, signal: null });
+  });
+});

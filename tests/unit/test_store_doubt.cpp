@@ -41,7 +41,8 @@ std::int64_t in_doubt(Connection& db, std::string_view text, std::int64_t at,
   const auto claimed = claim_outbound(db, "telkomsel", 10, at, at - k_hour_ms);
   REQUIRE(claimed.size() == 1);
   mark_submit_started(db, id, parts, at);
-  record_submit_unknown(db, id, accepted, parts, "no response within 10 s", at + 10'000);
+  record_submit_unknown(db, id, "telkomsel", accepted, parts, "no response within 10 s",
+                        at + 10'000);
   return id;
 }
 
@@ -49,9 +50,10 @@ std::int64_t in_doubt(Connection& db, std::string_view text, std::int64_t at,
 std::int64_t receipted(Connection& db, std::string_view message_id, std::int64_t at,
                        std::string_view msisdn = k_citizen, std::string_view state = "delivered") {
   const auto id = queue(db, "balasan lain", at, msisdn);
-  record_submitted(db, id, {std::string(message_id)}, at + 1);
-  REQUIRE(record_receipt(db, {std::string(message_id), std::string(state), std::string(msisdn), ""},
-                         at + 2));
+  record_submitted(db, id, "telkomsel", {std::string(message_id)}, at + 1);
+  REQUIRE(record_receipt(
+      db, {"telkomsel", std::string(message_id), std::string(state), std::string(msisdn), ""},
+      at + 2));
   return id;
 }
 
@@ -85,7 +87,7 @@ TEST_SUITE("store::doubt") {
     const auto id = in_doubt(t.db, "Terima kasih, laporan Anda diterima.", k_t0);
     // The SMSC took it: its receipt comes, for a message id we never learnt.
     CHECK_FALSE(record_receipt(
-        t.db, {"sim0042", "delivered", std::string(k_citizen), "Terima kasih, lapora"},
+        t.db, {"telkomsel", "sim0042", "delivered", std::string(k_citizen), "Terima kasih, lapora"},
         k_t0 + 20'000));
     receipted(t.db, "later", k_t0 + 30'000);
 
@@ -118,7 +120,8 @@ TEST_SUITE("store::doubt") {
   TEST_CASE("an undeliverable receipt settles it as undeliverable, still not resent") {
     TestDb t;
     const auto id = in_doubt(t.db, "Terima kasih.", k_t0);
-    record_receipt(t.db, {"x1", "undeliverable", std::string(k_citizen), ""}, k_t0 + 20'000);
+    record_receipt(t.db, {"telkomsel", "x1", "undeliverable", std::string(k_citizen), ""},
+                   k_t0 + 20'000);
     const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + 11 * k_minute_ms, policy());
     REQUIRE(result.found_receipt.size() == 1);
     CHECK(reply(t.db, id).state == "undeliverable");
@@ -150,7 +153,8 @@ TEST_SUITE("store::doubt") {
 
     // In doubt a second time: left for an operator, not resent again.
     mark_submit_started(t.db, id, 1, k_t0 + 12 * k_minute_ms);
-    record_submit_unknown(t.db, id, {}, 1, "no response", k_t0 + 12 * k_minute_ms + 10'000);
+    record_submit_unknown(t.db, id, "telkomsel", {}, 1, "no response",
+                          k_t0 + 12 * k_minute_ms + 10'000);
     receipted(t.db, "later2", k_t0 + 13 * k_minute_ms);
     const auto second = resolve_in_doubt(t.db, "telkomsel", k_t0 + 30 * k_minute_ms, policy());
     CHECK(second.resent.empty());
@@ -165,7 +169,7 @@ TEST_SUITE("store::doubt") {
     const auto id = in_doubt(t.db, "Terima kasih.", k_t0);
     SUBCASE("a later reply to it without receipt (the handset may be off)") {
       const auto later = queue(t.db, "antri", k_t0 + k_minute_ms);
-      record_submitted(t.db, later, {"nope"}, k_t0 + k_minute_ms);
+      record_submitted(t.db, later, "telkomsel", {"nope"}, k_t0 + k_minute_ms);
     }
     SUBCASE("a later reply to it that could not be delivered") {
       receipted(t.db, "undelivered", k_t0 + k_minute_ms, k_citizen, "undeliverable");
@@ -188,7 +192,7 @@ TEST_SUITE("store::doubt") {
     const auto id = first[0].id;
     REQUIRE(claim_outbound(t.db, first[0].link, 10, k_t0, 0).size() == 1);
     mark_submit_started(t.db, id, 1, k_t0);
-    record_submit_unknown(t.db, id, {}, 1, "no response", k_t0 + 10'000);
+    record_submit_unknown(t.db, id, "telkomsel", {}, 1, "no response", k_t0 + 10'000);
     const auto copy = resend_last_reply(t.db, report, k_t0 + 20'000);
     REQUIRE(copy);
     receipted(t.db, "later", k_t0 + 30'000);
@@ -202,14 +206,15 @@ TEST_SUITE("store::doubt") {
     TestDb t;
     const auto id = in_doubt(t.db, "Terima kasih, laporan Anda diterima.", k_t0);
     SUBCASE("another handset") {
-      record_receipt(t.db, {"o1", "delivered", "628999999999", ""}, k_t0 + 20'000);
+      record_receipt(t.db, {"telkomsel", "o1", "delivered", "628999999999", ""}, k_t0 + 20'000);
     }
     SUBCASE("another text") {
-      record_receipt(t.db, {"o2", "delivered", std::string(k_citizen), "Laporan MTRABCD suda"},
-                     k_t0 + 20'000);
+      record_receipt(
+          t.db, {"telkomsel", "o2", "delivered", std::string(k_citizen), "Laporan MTRABCD suda"},
+          k_t0 + 20'000);
     }
     SUBCASE("from before it was sent") {
-      record_receipt(t.db, {"o3", "delivered", std::string(k_citizen), ""}, k_t0 - 1);
+      record_receipt(t.db, {"telkomsel", "o3", "delivered", std::string(k_citizen), ""}, k_t0 - 1);
     }
     receipted(t.db, "later", k_t0 + 30'000);
     const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + 11 * k_minute_ms, policy());
@@ -223,7 +228,8 @@ TEST_SUITE("store::doubt") {
     TestDb t;
     in_doubt(t.db, "Terima kasih.", k_t0);
     const auto now = k_t0 + 11 * k_minute_ms;
-    record_receipt(t.db, {"fresh", "delivered", std::string(k_citizen), ""}, now - 1000);
+    record_receipt(t.db, {"telkomsel", "fresh", "delivered", std::string(k_citizen), ""},
+                   now - 1000);
     const auto result = resolve_in_doubt(t.db, "telkomsel", now, policy());
     CHECK(result.found_receipt.empty());
     CHECK(result.still_in_doubt == 1); // no later reply was receipted: waits
@@ -234,7 +240,8 @@ TEST_SUITE("store::doubt") {
   TEST_CASE("receipts for only some parts of a long reply leave it to an operator") {
     TestDb t;
     const auto id = in_doubt(t.db, "bagian satu bagian dua", k_t0, {}, 2);
-    record_receipt(t.db, {"q1", "delivered", std::string(k_citizen), "bagian satu"}, k_t0 + 20'000);
+    record_receipt(t.db, {"telkomsel", "q1", "delivered", std::string(k_citizen), "bagian satu"},
+                   k_t0 + 20'000);
     receipted(t.db, "later", k_t0 + 30'000);
     const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, policy());
     CHECK(result.found_receipt.empty());
@@ -258,7 +265,8 @@ TEST_SUITE("store::doubt") {
     CHECK(result.resent.empty());
     CHECK(result.found_receipt.empty());
     // Part 1 delivered, part 2 in doubt: the reply is not delivered.
-    CHECK(record_receipt(t.db, {"p1", "delivered", std::string(k_citizen), ""}, k_t0 + 40'000));
+    CHECK(record_receipt(t.db, {"telkomsel", "p1", "delivered", std::string(k_citizen), ""},
+                         k_t0 + 40'000));
     CHECK(reply(t.db, id).state == "unknown");
   }
 
@@ -299,7 +307,8 @@ TEST_SUITE("store::doubt") {
     mark_submit_started(t.db, id, 1, k_t0);
     recover_on_startup(t.db, k_t0 + 5000);
     REQUIRE(reply(t.db, id).state == "unknown");
-    record_receipt(t.db, {"r1", "delivered", std::string(k_citizen), "Terima kasih."}, k_t0 + 6000);
+    record_receipt(t.db, {"telkomsel", "r1", "delivered", std::string(k_citizen), "Terima kasih."},
+                   k_t0 + 6000);
     const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + k_hour_ms, policy());
     REQUIRE(result.found_receipt.size() == 1);
     CHECK(reply(t.db, id).state == "delivered");
@@ -307,7 +316,7 @@ TEST_SUITE("store::doubt") {
 
   TEST_CASE("a receipt's handset and excerpt are kept until a part or a reply in doubt takes it") {
     TestDb t;
-    CHECK_FALSE(record_receipt(t.db, {"m1", "expired", "628555", "Halo"}, k_t0));
+    CHECK_FALSE(record_receipt(t.db, {"telkomsel", "m1", "expired", "628555", "Halo"}, k_t0));
     CHECK(query_text(t.db, "SELECT msisdn || '|' || excerpt || '|' || state FROM "
                            "early_receipts WHERE message_id = 'm1'") == "628555|Halo|expired");
   }

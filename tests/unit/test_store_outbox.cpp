@@ -33,7 +33,7 @@ std::int64_t submitted(Connection& db, const std::vector<std::string>& message_i
   const auto id = queue(db, "telkomsel", "teks", at);
   const auto claimed = claim_outbound(db, "telkomsel", 10, at, at - k_hour_ms);
   REQUIRE(claimed.size() == 1);
-  record_submitted(db, id, message_ids, at + 1);
+  record_submitted(db, id, "telkomsel", message_ids, at + 1);
   return id;
 }
 
@@ -107,7 +107,7 @@ TEST_SUITE("store::outbox") {
     claim_outbound(t.db, "telkomsel", 10, k_t0, 0);
     record_submit_failed(t.db, id, "throttled", false, k_t0 + 1);
     claim_outbound(t.db, "telkomsel", 10, k_t0 + 2, 0);
-    record_submitted(t.db, id, {"msg-a", "msg-b", "msg-c"}, k_t0 + 3);
+    record_submitted(t.db, id, "telkomsel", {"msg-a", "msg-b", "msg-c"}, k_t0 + 3);
 
     const auto row = reply(t.db, id);
     CHECK(row.state == "submitted");
@@ -153,7 +153,7 @@ TEST_SUITE("store::outbox") {
     TestDb t;
     const auto id = queue(t.db, "telkomsel", "satu", k_t0);
     REQUIRE(claim_outbound(t.db, "telkomsel", 10, k_t0, 0).size() == 1);
-    record_submit_unknown(t.db, id, {}, 1, "response timeout", k_t0 + 10'000);
+    record_submit_unknown(t.db, id, "telkomsel", {}, 1, "response timeout", k_t0 + 10'000);
     const auto row = reply(t.db, id);
     CHECK(row.state == "unknown");
     CHECK(row.last_error == "response timeout");
@@ -164,7 +164,7 @@ TEST_SUITE("store::outbox") {
   TEST_CASE("a receipt for a single part delivers the reply") {
     TestDb t;
     const auto id = submitted(t.db, {"abc123"});
-    CHECK(record_receipt(t.db, {"abc123", "delivered", "", ""}, k_t0 + 5000));
+    CHECK(record_receipt(t.db, {"telkomsel", "abc123", "delivered", "", ""}, k_t0 + 5000));
     CHECK(reply(t.db, id).state == "delivered");
     CHECK(part_state(t.db, id, 1) == "delivered");
   }
@@ -172,12 +172,12 @@ TEST_SUITE("store::outbox") {
   TEST_CASE("a receipt whose id is the submit_sm_resp's in the other base is matched") {
     TestDb t;
     const auto hex_id = submitted(t.db, {"1A2B"});
-    CHECK(record_receipt(t.db, {"6699", "delivered", "", ""}, k_t0 + 5000)); // 0x1A2B
+    CHECK(record_receipt(t.db, {"telkomsel", "6699", "delivered", "", ""}, k_t0 + 5000)); // 0x1A2B
     CHECK(reply(t.db, hex_id).state == "delivered");
     const auto decimal_id = submitted(t.db, {"1234567"});
-    CHECK(record_receipt(t.db, {"12d687", "undeliverable", "", ""}, k_t0 + 6000));
+    CHECK(record_receipt(t.db, {"telkomsel", "12d687", "undeliverable", "", ""}, k_t0 + 6000));
     CHECK(reply(t.db, decimal_id).state == "undeliverable");
-    CHECK_FALSE(record_receipt(t.db, {"99999", "delivered", "", ""}, k_t0 + 7000));
+    CHECK_FALSE(record_receipt(t.db, {"telkomsel", "99999", "delivered", "", ""}, k_t0 + 7000));
     CHECK(message_id_forms("10") == std::vector<std::string>{"10", "a", "A", "16"});
     CHECK(message_id_forms("msg-1") == std::vector<std::string>{"msg-1"});
   }
@@ -185,12 +185,12 @@ TEST_SUITE("store::outbox") {
   TEST_CASE("a multipart reply is delivered only when every part is") {
     TestDb t;
     const auto id = submitted(t.db, {"p1", "p2", "p3"});
-    CHECK(record_receipt(t.db, {"p2", "delivered", "", ""}, k_t0 + 1));
+    CHECK(record_receipt(t.db, {"telkomsel", "p2", "delivered", "", ""}, k_t0 + 1));
     CHECK(reply(t.db, id).state == "submitted");
-    CHECK(record_receipt(t.db, {"p1", "delivered", "", ""}, k_t0 + 2));
+    CHECK(record_receipt(t.db, {"telkomsel", "p1", "delivered", "", ""}, k_t0 + 2));
     CHECK(reply(t.db, id).state == "submitted");
     CHECK(part_state(t.db, id, 3) == "submitted");
-    CHECK(record_receipt(t.db, {"p3", "delivered", "", ""}, k_t0 + 3));
+    CHECK(record_receipt(t.db, {"telkomsel", "p3", "delivered", "", ""}, k_t0 + 3));
     CHECK(reply(t.db, id).state == "delivered");
   }
 
@@ -198,27 +198,27 @@ TEST_SUITE("store::outbox") {
     TestDb t;
     SUBCASE("undeliverable over expired and delivered") {
       const auto id = submitted(t.db, {"a1", "a2", "a3"});
-      record_receipt(t.db, {"a1", "delivered", "", ""}, k_t0 + 1);
-      record_receipt(t.db, {"a3", "undeliverable", "", ""}, k_t0 + 2);
-      record_receipt(t.db, {"a2", "expired", "", ""}, k_t0 + 3);
+      record_receipt(t.db, {"telkomsel", "a1", "delivered", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"telkomsel", "a3", "undeliverable", "", ""}, k_t0 + 2);
+      record_receipt(t.db, {"telkomsel", "a2", "expired", "", ""}, k_t0 + 3);
       CHECK(reply(t.db, id).state == "undeliverable");
     }
     SUBCASE("expired over unknown") {
       const auto id = submitted(t.db, {"b1", "b2"});
-      record_receipt(t.db, {"b1", "unknown", "", ""}, k_t0 + 1);
-      record_receipt(t.db, {"b2", "expired", "", ""}, k_t0 + 2);
+      record_receipt(t.db, {"telkomsel", "b1", "unknown", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"telkomsel", "b2", "expired", "", ""}, k_t0 + 2);
       CHECK(reply(t.db, id).state == "expired");
     }
     SUBCASE("unknown over delivered") {
       const auto id = submitted(t.db, {"c1", "c2"});
-      record_receipt(t.db, {"c1", "delivered", "", ""}, k_t0 + 1);
-      record_receipt(t.db, {"c2", "unknown", "", ""}, k_t0 + 2);
+      record_receipt(t.db, {"telkomsel", "c1", "delivered", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"telkomsel", "c2", "unknown", "", ""}, k_t0 + 2);
       CHECK(reply(t.db, id).state == "unknown");
     }
     SUBCASE("a later delivered part does not undo a failure") {
       const auto id = submitted(t.db, {"d1", "d2"});
-      record_receipt(t.db, {"d1", "undeliverable", "", ""}, k_t0 + 1);
-      record_receipt(t.db, {"d2", "delivered", "", ""}, k_t0 + 2);
+      record_receipt(t.db, {"telkomsel", "d1", "undeliverable", "", ""}, k_t0 + 1);
+      record_receipt(t.db, {"telkomsel", "d2", "delivered", "", ""}, k_t0 + 2);
       CHECK(reply(t.db, id).state == "undeliverable");
       CHECK(part_state(t.db, id, 2) == "delivered");
     }
@@ -227,9 +227,51 @@ TEST_SUITE("store::outbox") {
   TEST_CASE("a receipt for a message id we never sent changes nothing") {
     TestDb t;
     const auto id = submitted(t.db, {"known"});
-    CHECK_FALSE(record_receipt(t.db, {"unknown-id", "delivered", "", ""}, k_t0 + 1));
-    CHECK_FALSE(record_receipt(t.db, {"", "delivered", "", ""}, k_t0 + 1));
+    CHECK_FALSE(record_receipt(t.db, {"telkomsel", "unknown-id", "delivered", "", ""}, k_t0 + 1));
+    CHECK_FALSE(record_receipt(t.db, {"telkomsel", "", "delivered", "", ""}, k_t0 + 1));
     CHECK(reply(t.db, id).state == "submitted");
     CHECK(part_state(t.db, id, 1) == "submitted");
+  }
+
+  TEST_CASE("a receipt names a part only on the link that sent it") {
+    TestDb t;
+    // Two SMSCs hand out the same message id, each for its own reply.
+    const auto ours = submitted(t.db, {"1001"});
+    const auto theirs = queue(t.db, "indosat", "teks lain", k_t0);
+    REQUIRE(claim_outbound(t.db, "indosat", 10, k_t0, k_t0 - k_hour_ms).size() == 1);
+    record_submitted(t.db, theirs, "indosat", {"1001"}, k_t0 + 2);
+
+    CHECK(record_receipt(t.db, {"indosat", "1001", "undeliverable", "", ""}, k_t0 + 5000));
+    CHECK(reply(t.db, theirs).state == "undeliverable");
+    CHECK(reply(t.db, ours).state == "submitted");
+    CHECK(record_receipt(t.db, {"telkomsel", "1001", "delivered", "", ""}, k_t0 + 6000));
+    CHECK(reply(t.db, ours).state == "delivered");
+    CHECK(reply(t.db, theirs).state == "undeliverable");
+    // A third link never sent 1001.
+    CHECK_FALSE(record_receipt(t.db, {"xl", "1001", "delivered", "", ""}, k_t0 + 7000));
+  }
+
+  TEST_CASE("a reply carried by a fallback link takes its receipts from that link") {
+    TestDb t;
+    const auto id = queue(t.db, "telkomsel", "teks", k_t0);
+    REQUIRE(claim_outbound(t.db, "telkomsel", 10, k_t0, k_t0 - k_hour_ms).size() == 1);
+    record_submitted(t.db, id, "indosat", {"m-7"}, k_t0 + 1);
+    CHECK_FALSE(record_receipt(t.db, {"telkomsel", "m-7", "delivered", "", ""}, k_t0 + 2));
+    CHECK(reply(t.db, id).state == "submitted");
+    CHECK(record_receipt(t.db, {"indosat", "m-7", "delivered", "", ""}, k_t0 + 3));
+    CHECK(reply(t.db, id).state == "delivered");
+  }
+
+  TEST_CASE("a receipt that overtook its part is applied, in either base, from its own link") {
+    TestDb t;
+    const auto id = queue(t.db, "telkomsel", "teks", k_t0);
+    REQUIRE(claim_outbound(t.db, "telkomsel", 10, k_t0, k_t0 - k_hour_ms).size() == 1);
+    // The receipts come before submit_sm_resp was written: decimal, while
+    // submit_sm_resp says hex; the other link's receipt is not ours.
+    CHECK_FALSE(record_receipt(t.db, {"indosat", "6699", "undeliverable", "", ""}, k_t0 + 1));
+    CHECK_FALSE(record_receipt(t.db, {"telkomsel", "6699", "delivered", "", ""}, k_t0 + 2));
+    record_submitted(t.db, id, "telkomsel", {"1A2B"}, k_t0 + 3);
+    CHECK(reply(t.db, id).state == "delivered");
+    CHECK(count_rows(t.db, "early_receipts") == 1); // indosat's, for whoever it belongs to
   }
 }

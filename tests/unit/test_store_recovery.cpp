@@ -38,7 +38,7 @@ TEST_SUITE("store::recovery") {
     mark_submit_started(t.db, reply_a[0].id, 1, k_t0 + 30);
     const auto reply_c = claim_outbound(t.db, "xl", 10, k_t0 + 30, 0);
     REQUIRE(reply_c.size() == 1);
-    record_submitted(t.db, reply_c[0].id, {"m-1"}, k_t0 + 31);
+    record_submitted(t.db, reply_c[0].id, "telkomsel", {"m-1"}, k_t0 + 31);
 
     auto done = UpstreamOutcome{};
     done.kind = UpstreamOutcomeKind::delivered;

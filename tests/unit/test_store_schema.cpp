@@ -121,6 +121,27 @@ TEST_SUITE("store::schema") {
     CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'outbound_claim'") == 0);
   }
 
+  TEST_CASE("version 4 to 5: parts and kept receipts learn their link") {
+    TempDir dir;
+    Connection db(dir.file("v4.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF");
+    migrate(db, 4);
+    db.exec("INSERT INTO outbound (id, kind, link, msisdn, text, state, created_at, updated_at) "
+            "VALUES (1, 'help', 'telkomsel', '628123', 'x', 'submitted', 1, 1)");
+    db.exec("INSERT INTO outbound_parts (outbound_id, part, message_id, state, updated_at) "
+            "VALUES (1, 1, 'm1', 'submitted', 1)");
+    db.exec("INSERT INTO early_receipts (message_id, state, received_at, msisdn, excerpt) "
+            "VALUES ('e1', 'delivered', 7, '628123', 'Hal')");
+    migrate(db);
+    CHECK(db.query_int("PRAGMA user_version") == current_schema_version());
+    CHECK(db.query_int("SELECT count(*) FROM outbound_parts WHERE link = 'telkomsel' AND "
+                       "message_id = 'm1'") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM early_receipts WHERE link = '' AND message_id = "
+                       "'e1' AND msisdn = '628123' AND excerpt = 'Hal' AND received_at = 7") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'early_receipts_msisdn'") ==
+          1);
+  }
+
   TEST_CASE("a schema newer than this build is refused with a clear message") {
     TempDir dir;
     const auto path = dir.file("newer.db");

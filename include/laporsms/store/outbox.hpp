@@ -26,8 +26,9 @@ std::vector<OutboundItem> claim_outbound(Connection& db, std::string_view link, 
 void mark_submit_started(Connection& db, std::int64_t outbound_id, std::size_t parts,
                          std::int64_t now);
 
-// Every part of reply `outbound_id` was accepted by the SMSC.
-void record_submitted(Connection& db, std::int64_t outbound_id,
+// Every part of reply `outbound_id` was accepted by the SMSC of link
+// `sent_on` (its own link, or the fallback that stood in for it).
+void record_submitted(Connection& db, std::int64_t outbound_id, std::string_view sent_on,
                       const std::vector<std::string>& message_ids, std::int64_t now);
 
 // The SMSC refused reply `outbound_id`. A temporary refusal puts it back in
@@ -35,10 +36,11 @@ void record_submitted(Connection& db, std::int64_t outbound_id,
 void record_submit_failed(Connection& db, std::int64_t outbound_id, std::string_view error,
                           bool permanent, std::int64_t now);
 
-// Parts 1..n of reply `outbound_id` were accepted as `message_ids`; receipts
-// kept for those ids (they overtook this write, or the reply was in doubt)
-// are applied now.
-void record_parts(Connection& db, std::int64_t outbound_id,
+// Parts 1..n of reply `outbound_id` were accepted as `message_ids` by the
+// SMSC of link `sent_on`; receipts kept for those ids on that link (they
+// overtook this write, or the reply was in doubt) are applied now. Message
+// ids are the SMSC's: two links may hand out the same one.
+void record_parts(Connection& db, std::int64_t outbound_id, std::string_view sent_on,
                   const std::vector<std::string>& message_ids, std::int64_t now);
 
 // Reply `outbound_id` (in `total_parts` parts) is in doubt: the response to
@@ -46,7 +48,7 @@ void record_parts(Connection& db, std::int64_t outbound_id,
 // marked unknown rather than sent again; the parts accepted before that
 // (`message_ids`) are kept so their receipts still count. resolve_in_doubt
 // decides later, from the receipts, whether it is sent again.
-void record_submit_unknown(Connection& db, std::int64_t outbound_id,
+void record_submit_unknown(Connection& db, std::int64_t outbound_id, std::string_view sent_on,
                            const std::vector<std::string>& message_ids, std::size_t total_parts,
                            std::string_view error, std::int64_t now);
 
@@ -59,17 +61,18 @@ namespace laporsms::store {
 
 // A delivery receipt, as far as the store cares.
 struct ReceiptRecord {
+  std::string link; // the link it came in on: it names a part sent there
   std::string message_id;
   std::string state;   // delivered|undeliverable|expired|unknown
   std::string msisdn;  // the handset it speaks of (the receipt's source_addr)
   std::string excerpt; // the text form's "text:", if any
 };
 
-// A delivery receipt for the part sent as `receipt.message_id` reached
-// `receipt.state`. The reply takes the worst state of its parts once every
-// part has one. False when no part carries that message id yet: the receipt
-// is then kept, for record_submitted (a receipt may overtake the write of
-// its part) or for resolve_in_doubt (the response to its submit_sm was lost).
+// A delivery receipt for the part sent on `receipt.link` as
+// `receipt.message_id` reached `receipt.state`. The reply takes the worst state of its parts once
+// every part has one. False when no part carries that message id yet: the receipt is then kept, for
+// record_submitted (a receipt may overtake the write of its part) or for resolve_in_doubt (the
+// response to its submit_sm was lost).
 bool record_receipt(Connection& db, const ReceiptRecord& receipt, std::int64_t now);
 
 // A message id as given, then the same number in the other base (hex lower
