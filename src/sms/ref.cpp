@@ -1,5 +1,6 @@
 #include <laporsms/sms/ref.hpp>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -18,8 +19,9 @@ constexpr std::uint64_t power_of_base(std::size_t n) {
   return p;
 }
 
-// Round keys for the permutation. Changing them changes every ref ever
-// issued, so they are fixed forever.
+// Round constants of the permutation, each mixed with a word of the
+// deployment's secret. Changing them changes every ref ever issued, so they
+// are fixed forever.
 constexpr std::array<std::uint64_t, 6> k_round_keys{
     0x9E3779B97F4A7C15, 0xD1B54A32D192ED03, 0x8CB92BA72F3D8DD7,
     0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x589965CC75374CC3,
@@ -40,17 +42,18 @@ constexpr std::uint64_t mix(std::uint64_t x) {
 // halves of the base-31 digits. Each round adds a function of one half to
 // the other, modulo that half's range, which can always be undone, so the
 // whole is a bijection whatever `mix` is.
-constexpr std::uint64_t permute(std::uint64_t x, std::size_t n) {
+std::uint64_t permute(std::uint64_t x, std::size_t n, const RefKey& key) {
   const std::uint64_t left_range = power_of_base(n / 2);
   const std::uint64_t right_range = power_of_base(n - n / 2);
   std::uint64_t left = x / right_range;
   std::uint64_t right = x % right_range;
   for (std::size_t round = 0; round < k_round_keys.size(); ++round) {
-    const std::uint64_t key = k_round_keys[round] + n;
+    const std::uint64_t round_key =
+        (k_round_keys[round] ^ key.secret[round % key.secret.size()]) + n;
     if (round % 2 == 0) {
-      left = (left + mix(right ^ key) % left_range) % left_range;
+      left = (left + mix(right ^ round_key) % left_range) % left_range;
     } else {
-      right = (right + mix(left ^ key) % right_range) % right_range;
+      right = (right + mix(left ^ round_key) % right_range) % right_range;
     }
   }
   return left * right_range + right;
@@ -66,14 +69,14 @@ bool is_blank(char c) {
 
 } // namespace
 
-std::string make_ref(std::string_view prefix, std::uint64_t id) {
-  std::size_t width = k_ref_min_symbols;
+std::string make_ref(std::string_view prefix, std::uint64_t id, const RefKey& key) {
+  std::size_t width = std::clamp(key.min_symbols, k_ref_min_symbols, k_ref_max_symbols);
   while (id >= power_of_base(width)) {
     if (++width > k_ref_max_symbols) {
       throw std::out_of_range("row id too large for a reference");
     }
   }
-  std::uint64_t value = permute(id, width);
+  std::uint64_t value = permute(id, width, key);
   std::string ref(prefix.size() + width, '\0');
   for (std::size_t k = 0; k < prefix.size(); ++k) {
     ref[k] = ascii_upper(prefix[k]);

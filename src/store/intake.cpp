@@ -4,6 +4,8 @@
 #include <laporsms/store/intake.hpp>
 #include <laporsms/util/clock.hpp>
 
+#include <sqlite3.h>
+
 #include <map>
 
 namespace laporsms::store {
@@ -147,7 +149,8 @@ void file_report(Connection& db, const InboundSms& sms, const sms::Command& comm
   insert.run();
   const std::int64_t report_id = db.last_insert_rowid();
   result.report_id = report_id;
-  result.ref = sms::make_ref(policy.ref_prefix, static_cast<std::uint64_t>(report_id));
+  result.ref = sms::make_ref(policy.ref_prefix, static_cast<std::uint64_t>(report_id),
+                             deployment_ref_key(db));
   auto& set_ref = db.prepare("UPDATE reports SET ref = ? WHERE id = ?");
   set_ref.bind(1, result.ref).bind(2, report_id);
   set_ref.run();
@@ -197,6 +200,25 @@ std::string describe_state(std::string_view state) {
     return "Diperiksa petugas";
   }
   return std::string(state);
+}
+
+sms::RefKey deployment_ref_key(Connection& db) {
+  auto& select = db.prepare("SELECT secret, min_symbols FROM ref_key WHERE id = 1");
+  if (!select.step()) {
+    select.reset();
+    throw SqliteError(SQLITE_CORRUPT, "the database has no ref key");
+  }
+  const auto secret = select.column_blob(0);
+  sms::RefKey key;
+  key.min_symbols = static_cast<std::size_t>(select.column_int(1));
+  select.reset();
+  if (secret.size() != key.secret.size() * sizeof(std::uint64_t)) {
+    throw SqliteError(SQLITE_CORRUPT, "the database's ref key is damaged");
+  }
+  for (std::size_t i = 0; i < secret.size(); ++i) {
+    key.secret[i / 8] = (key.secret[i / 8] << 8) | secret[i];
+  }
+  return key;
 }
 
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,

@@ -11,7 +11,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 5> k_migrations = {
+constexpr std::array<std::string_view, 6> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -204,6 +204,26 @@ INSERT INTO early_receipts_by_link (link, message_id, state, received_at, msisdn
 DROP TABLE early_receipts;
 ALTER TABLE early_receipts_by_link RENAME TO early_receipts;
 CREATE INDEX early_receipts_msisdn ON early_receipts(msisdn, received_at);
+)sql",
+    // 6: refs keyed by a secret of this deployment, so they cannot be walked.
+    R"sql(
+-- randomblob comes from SQLite's ChaCha20 generator, seeded from the
+-- operating system. A database that issued refs before (unkeyed, ids of
+-- every report ever made counted by sqlite_sequence) makes new refs one
+-- symbol wider than the widest of those, so an old and a new ref never meet.
+CREATE TABLE ref_key (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  secret BLOB NOT NULL CHECK (length(secret) = 32),
+  min_symbols INTEGER NOT NULL CHECK (min_symbols BETWEEN 4 AND 8)
+);
+INSERT INTO ref_key (id, secret, min_symbols)
+  SELECT 1, randomblob(32),
+         CASE WHEN last IS NULL OR last = 0 THEN 4
+              WHEN last < 923521 THEN 5          -- 31^4: refs had 4 symbols
+              WHEN last < 28629151 THEN 6        -- 31^5
+              WHEN last < 887503681 THEN 7       -- 31^6
+              ELSE 8 END
+    FROM (SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'reports') AS last);
 )sql",
 };
 

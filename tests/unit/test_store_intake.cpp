@@ -50,7 +50,7 @@ TEST_SUITE("store::intake") {
 
     REQUIRE(result.report_id);
     const auto id = *result.report_id;
-    CHECK(result.ref == make_ref("MTR", static_cast<std::uint64_t>(id)));
+    CHECK(result.ref == make_ref("MTR", static_cast<std::uint64_t>(id), deployment_ref_key(t.db)));
     CHECK(result.replies_queued == 1);
     CHECK(result.job_queued);
     CHECK_FALSE(result.redelivery);
@@ -100,7 +100,8 @@ TEST_SUITE("store::intake") {
       const auto result =
           send(t.db, fmt::format("LAPORYAI lampu jalan mati nomor {}", i), k_t0 + i, policy);
       REQUIRE(result.report_id);
-      CHECK(result.ref == make_ref("JKT", static_cast<std::uint64_t>(*result.report_id)));
+      CHECK(result.ref == make_ref("JKT", static_cast<std::uint64_t>(*result.report_id),
+                                   deployment_ref_key(t.db)));
       CHECK(result.ref.starts_with("JKT"));
       refs.push_back(result.ref);
     }
@@ -266,7 +267,7 @@ TEST_SUITE("store::intake") {
   TEST_CASE("CEK of a ref or tracking id nobody knows gets unknown_ref") {
     TestDb t;
     send(t.db, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
-    const std::string unknown_ref = make_ref("MTR", 999);
+    const std::string unknown_ref = make_ref("MTR", 999, deployment_ref_key(t.db));
     for (const std::string& argument : {unknown_ref, std::string("77777"), std::string("#77777")}) {
       CAPTURE(argument);
       const auto result = send(t.db, "CEK " + argument, k_t0 + 1000);
@@ -426,5 +427,54 @@ TEST_SUITE("store::intake") {
     CHECK(rows[0].text == "teks");
     CHECK_FALSE(rows[0].report_id);
     CHECK(queue_reply(t.db, std::nullopt, "help", "xl", k_citizen, "teks", k_t0) > id);
+  }
+
+  TEST_CASE("refs are keyed by the deployment's secret, kept in its database") {
+    TempDir dir;
+    const auto path = dir.file("a.db");
+    laporsms::sms::RefKey first;
+    {
+      Connection db(path, OpenMode::read_write_create);
+      migrate(db);
+      first = deployment_ref_key(db);
+      CHECK(first.min_symbols == laporsms::sms::k_ref_min_symbols);
+      CHECK(first.secret != laporsms::sms::RefKey{}.secret);
+    }
+    {
+      Connection db(path, OpenMode::read_write_create);
+      migrate(db);
+      CHECK(deployment_ref_key(db).secret == first.secret); // made once, at the first start
+    }
+    Connection other(dir.file("b.db"), OpenMode::read_write_create);
+    migrate(other);
+    CHECK(deployment_ref_key(other).secret != first.secret);
+    // A report's ref is neither the unkeyed one nor another deployment's.
+    TestDb t;
+    const auto result = send(t.db, "LAPORYAI jalan berlubang di depan pasar", k_t0);
+    REQUIRE(result.report_id);
+    const auto id = static_cast<std::uint64_t>(*result.report_id);
+    CHECK(result.ref == make_ref("MTR", id, deployment_ref_key(t.db)));
+    CHECK(result.ref != make_ref("MTR", id, laporsms::sms::RefKey{}));
+    CHECK(result.ref != make_ref("MTR", id, deployment_ref_key(other)));
+  }
+
+  TEST_CASE(
+      "a database that issued unkeyed refs makes wider keyed ones, which never meet the old") {
+    TempDir dir;
+    Connection db(dir.file("v5.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF");
+    migrate(db, 5);
+    // 300 reports filed (some pruned since) under unkeyed 4-symbol refs.
+    db.exec(
+        "INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, received_at, "
+        "updated_at) "
+        "VALUES (300, '" +
+        make_ref("MTR", 300, laporsms::sms::RefKey{}) +
+        "', '628123', 'sim', 'x', 1, 1, 'closed', 1, 1)");
+    REQUIRE(db.query_int("SELECT seq FROM sqlite_sequence WHERE name = 'reports'") == 300);
+    migrate(db);
+    const auto key = deployment_ref_key(db);
+    CHECK(key.min_symbols == 5);
+    CHECK(make_ref("MTR", 301, key).size() == 3 + 5);
   }
 }

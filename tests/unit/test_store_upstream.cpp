@@ -85,7 +85,8 @@ TEST_SUITE("store::upstream") {
     const auto job = claim_one(t.db, k_t0 + 5);
     CHECK(job.report_id == id);
     CHECK(job.ref == filed.ref);
-    CHECK(job.ref == laporsms::sms::make_ref("MTR", static_cast<std::uint64_t>(id)));
+    CHECK(job.ref ==
+          laporsms::sms::make_ref("MTR", static_cast<std::uint64_t>(id), deployment_ref_key(t.db)));
     CHECK(job.msisdn == "628123456789");
     CHECK(job.link == "indosat");
     CHECK(job.text == "pungutan liar di kantor desa");

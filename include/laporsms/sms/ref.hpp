@@ -2,6 +2,7 @@
 // to 8 symbols that a keypad or an eye cannot confuse (interfaces.md §3).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -14,13 +15,24 @@ inline constexpr std::string_view k_ref_alphabet = "23456789ABCDEFGHJKMNPQRSTUVW
 inline constexpr std::size_t k_ref_min_symbols = 4;
 inline constexpr std::size_t k_ref_max_symbols = 8;
 
+// What makes one deployment's refs unguessable from another's, or from the
+// row ids: a secret made at its first start and kept in its database, and
+// the fewest symbols a new ref may have (one more than the widest ref issued
+// before the deployment had a secret, so old and new refs never meet). The
+// all-zero secret is the unkeyed permutation of releases before it.
+struct RefKey {
+  std::array<std::uint64_t, 4> secret{};
+  std::size_t min_symbols = k_ref_min_symbols;
+};
+
 // `prefix` (ASCII letters upper-cased) followed by symbols derived from the
-// row id `id`: ids below 31^4 give 4 symbols, below 31^5 five, and so on up
-// to 8. Within each width a fixed permutation scrambles the id, so that
-// successive ids do not look sequential; distinct ids never give the same
-// ref. Throws std::out_of_range for ids of 31^8 and above (no database row
-// gets there).
-std::string make_ref(std::string_view prefix, std::uint64_t id);
+// row id `id` under `key`: ids below 31^4 give 4 symbols, below 31^5 five,
+// and so on up to 8, and never fewer than key.min_symbols. Within each
+// width a permutation keyed by key.secret scrambles the id, so that ids do
+// not show through and refs cannot be walked; distinct ids never give the
+// same ref. Throws std::out_of_range for ids of 31^8 and above (no database
+// row gets there).
+std::string make_ref(std::string_view prefix, std::uint64_t id, const RefKey& key);
 
 // The canonical form (trimmed of blanks, upper-cased) when `text` is
 // `prefix` (any letter case) followed by 4 to 8 symbols of k_ref_alphabet

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <laporsms/sms/command.hpp>
+#include <laporsms/sms/ref.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/sqlite.hpp>
 
@@ -23,6 +24,10 @@ IntakeResult record_inbound(Connection& db, const InboundSms& sms, const IntakeP
 // now - concat_timeout and is still incomplete, joined as far as it goes and
 // marked incomplete. Returns how many were filed.
 int file_expired_parts(Connection& db, std::int64_t now, const IntakePolicy& policy);
+
+// The deployment's ref key, made at its first start (schema migration 6)
+// and never changed: every ref this database issues is made with it.
+sms::RefKey deployment_ref_key(Connection& db);
 
 // Queues one reply in the outbound queue; returns its id.
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
