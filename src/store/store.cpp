@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace laporsms::store {
 
@@ -222,6 +223,15 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   }
 }
 
+namespace {
+
+// Whether the writer's last idle sync failed. Per writer thread, and each
+// store has its own: a failing disk is one warning and one line when it
+// clears, not a warning every sync_written_after.
+thread_local bool t_idle_sync_failing = false;
+
+} // namespace
+
 void Store::sync_written() {
   if (!m_unsynced_since) {
     return;
@@ -232,30 +242,86 @@ void Store::sync_written() {
     // and never waits for readers.
     m_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
     m_idle_syncs.fetch_add(1);
+    if (t_idle_sync_failing) {
+      t_idle_sync_failing = false;
+      log::info("store: the WAL syncs again");
+    }
   } catch (const std::exception& e) {
-    log::warn("store: cannot sync the WAL: {}", e.what());
+    if (!t_idle_sync_failing) {
+      t_idle_sync_failing = true;
+      log::warn("store: cannot sync the WAL: {}; retrying, logged again when it syncs", e.what());
+    } else {
+      log::debug("store: cannot sync the WAL: {}", e.what());
+    }
   }
 }
+
+namespace {
+
+// Outcomes waiting for the store to take writes again, over every caller (all
+// on the io thread). One failing store is one episode: its first waiter logs
+// an error, the others only at debug level, and the last one to get through
+// says so; a full disk with a window of replies in flight is not a line per
+// reply (README: one error line per episode).
+std::atomic<int> g_outcomes_waiting{0};
+
+// One caller's place among them, given back however its coroutine ends.
+class OutcomeWait {
+public:
+  OutcomeWait() = default;
+  OutcomeWait(const OutcomeWait&) = delete;
+  OutcomeWait& operator=(const OutcomeWait&) = delete;
+  ~OutcomeWait() { end(); }
+
+  bool waiting() const { return m_waiting; }
+  // True when no other outcome was waiting.
+  bool begin() {
+    m_waiting = true;
+    return g_outcomes_waiting.fetch_add(1) == 0;
+  }
+  // True when this was the last one waiting.
+  bool end() {
+    if (!m_waiting) {
+      return false;
+    }
+    m_waiting = false;
+    return g_outcomes_waiting.fetch_sub(1) == 1;
+  }
+
+private:
+  bool m_waiting = false;
+};
+
+} // namespace
 
 awaitable<bool> Store::execute_until_stored(const Task& task, const std::string& what,
                                             const std::function<bool()>& keep_trying,
                                             Durability durability) {
-  bool logged = false;
+  OutcomeWait wait;
   for (;;) {
     std::string failure;
     try {
       Task copy = task;
       co_await execute(std::move(copy), durability);
-      if (logged) {
-        log::info("{}: recorded after all", what);
+      if (wait.waiting()) {
+        if (wait.end()) {
+          log::info("{}: recorded after all; no outcome waits for the store any more", what);
+        } else {
+          log::debug("{}: recorded after all", what);
+        }
       }
       co_return true;
     } catch (const std::exception& e) {
       failure = e.what();
     }
-    if (!logged) {
-      log::error("{}: cannot record the outcome ({}); retrying every second", what, failure);
-      logged = true;
+    if (!wait.waiting()) {
+      if (wait.begin()) {
+        log::error("{}: cannot record the outcome ({}); retrying every second (other outcomes "
+                   "that wait for the store are logged at debug level)",
+                   what, failure);
+      } else {
+        log::debug("{}: cannot record the outcome ({}); retrying every second", what, failure);
+      }
     }
     if (!keep_trying()) {
       co_return false;

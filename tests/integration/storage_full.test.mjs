@@ -2,7 +2,9 @@
 // fills up beside it: SMS are then answered with a temporary error (the SMSC
 // keeps them), one error line is logged for the episode, nothing is lost, and
 // once the space comes back the daemon takes the SMSC's redeliveries by
-// itself, without a restart.
+// itself, without a restart. Judged by the peers too (issue 11): the API gets
+// each report once, each acknowledged MO gets its replies once, and an MO
+// answered with a temporary error gets none until it is redelivered and stored.
 //
 // Mounting a tmpfs needs root (CI and the project's machines run as root);
 // the test fails, saying so, where it cannot.
@@ -14,9 +16,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { laporctl, linesMatching, makeWorkdir, sleep, startStack, waitFor } from './harness.mjs';
+import { assertNoReplies, judgeByPeers, k_temporary_app_error } from './storage_fault_util.mjs';
 
 const k_tmpfs_size = '12m';
-const k_temporary_app_error = 0x64;
 
 function mountTmpfs(dir) {
   try {
@@ -56,7 +58,7 @@ test('a full disk answers SMS with a temporary error, loses nothing, and recover
       // Most of the space goes to a filler the test removes later.
       const filler = path.join(mnt, 'filler');
       await writeFile(filler, Buffer.alloc(9 * 1024 * 1024, 0x61));
-      const { sim, daemon, configPath } = await startStack(wd, {
+      const { sim, api, daemon, configPath } = await startStack(wd, {
         config: { store: { path: path.join(mnt, 'laporsms.db'), synchronous: 'normal' } },
       });
 
@@ -82,6 +84,11 @@ test('a full disk answers SMS with a temporary error, loses nothing, and recover
       // Still refused while full: the SMSC retries, nothing is stored twice.
       const retry = await sim.sendMo({ from: msisdn(pending[0]), text: text(pending[0]), timeoutMs: 10000 });
       assert.equal(retry.status, k_temporary_app_error);
+
+      // Nobody is told "received" for an MO the SMSC still owns.
+      await sleep(500);
+      assertNoReplies(sim, pending.map(msisdn), 'whose MO got a temporary error while the disk was full');
+      daemon.assertRunning();
 
       // Space comes back; the SMSC's redeliveries now go through.
       await rm(filler);
@@ -111,6 +118,16 @@ test('a full disk answers SMS with a temporary error, loses nothing, and recover
       for (const n of accepted) {
         assert.ok(texts.has(text(n).slice('LAPORYAI '.length)), `report ${n} is stored`);
       }
+
+      // And by the peers: each report at the API once, each citizen told once.
+      const stored = new Map([...accepted].map((n) => [msisdn(n), text(n).slice('LAPORYAI '.length)]));
+      await judgeByPeers({ sim, api, daemon, stored });
+      // A window of replies in flight when the disk filled is one episode
+      // too: one error line for the outcomes waiting to be recorded, not one
+      // per reply.
+      const unrecorded = linesMatching(daemon, /^\S+ error .*cannot record the outcome/);
+      assert.ok(unrecorded.length <= 1, `at most one error line for outcomes waiting on the store, ` +
+        `got ${unrecorded.length}:\n${unrecorded.join('\n')}`);
       const exit = await daemon.stop({ timeoutMs: 20000 });
       assert.deepEqual(exit, { code: 0, signal: null });
     });
