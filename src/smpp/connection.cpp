@@ -99,6 +99,10 @@ awaitable<bool> Connection::open() {
       co_return false;
     }
     socket().set_option(tcp::no_delay(true));
+    // A fixed send buffer: SMPP needs little, and without it the kernel's
+    // autotuning hides a peer that stopped reading behind megabytes.
+    socket().set_option(
+        asio::socket_base::send_buffer_size(static_cast<int>(cfg.send_buffer_bytes)));
     if (m_tls) {
       // SNI (names only) and host-name verification against the configured host.
       if (!util::set_server_name(m_stream.native_handle(), cfg.host) ||
@@ -526,7 +530,21 @@ void Connection::send(const Pdu& pdu) {
 }
 
 void Connection::queue_frame(std::vector<std::uint8_t> frame) {
+  if (!m_open) {
+    return;
+  }
+  m_outgoing_bytes += frame.size();
   m_outgoing.push_back(std::move(frame));
+  if (m_outgoing_bytes > m_session.m_config.max_outgoing_bytes) {
+    // Whatever it had not read it will send again (unanswered deliver_sm)
+    // or we will (submits end in doubt and are judged by their receipts).
+    const auto reason =
+        fmt::format("the SMSC is not reading: {} octets wait to be written", m_outgoing_bytes);
+    m_session.note_error(reason);
+    log::warn("{}: {}; reconnecting", label(), reason);
+    close(reason);
+    return;
+  }
   m_write_wake.cancel_one();
 }
 
@@ -547,16 +565,19 @@ awaitable<void> Connection::writer() {
     }
     // Everything queued goes out in one gathered write.
     in_flight.swap(m_outgoing);
+    m_outgoing_bytes = 0;
     buffers.clear();
     for (const auto& b : in_flight) {
       buffers.emplace_back(asio::buffer(b));
     }
     boost::system::error_code ec;
+    m_write_started = std::chrono::steady_clock::now();
     if (m_tls) {
       co_await asio::async_write(m_stream, buffers, asio::redirect_error(use_awaitable, ec));
     } else {
       co_await asio::async_write(socket(), buffers, asio::redirect_error(use_awaitable, ec));
     }
+    m_write_started.reset();
     in_flight.clear();
     if (ec) {
       close(fmt::format("write failed: {}", ec.message()));
@@ -577,6 +598,18 @@ awaitable<void> Connection::keepalive() {
       break;
     }
     const auto now = std::chrono::steady_clock::now();
+    // A peer that sends but never reads fills our socket buffers; the write
+    // then never ends while the reader still sees PDUs.
+    if (m_write_started && now - *m_write_started >= m_session.m_config.response_timeout) {
+      const auto stalled =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - *m_write_started).count();
+      const auto reason =
+          fmt::format("the SMSC is not reading: a write stalled for {} ms", stalled);
+      m_session.note_error(reason);
+      log::warn("{}: {}; reconnecting", label(), reason);
+      close(reason);
+      break;
+    }
     const auto idle = now - m_last_received;
     if (idle >= 3 * interval) {
       m_session.note_error("no PDU from the SMSC for 3 enquire_link intervals");

@@ -16,6 +16,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -70,6 +71,14 @@ public:
   unsigned outstanding_submits = 0;
   unsigned most_outstanding = 0;
   std::vector<std::string> problems; // what the fake itself could not do
+
+  // Connections from now on get a receive buffer this small (the kernel
+  // doubles it), so that a peer that stops reading soon blocks our writes.
+  void set_receive_buffer(int octets) {
+    m_acceptor.set_option(asio::socket_base::receive_buffer_size(octets));
+  }
+  // Connection `index` stops reading after the frame it is reading now.
+  std::set<int> not_reading;
 
   int connections() const { return static_cast<int>(m_peers.size()); }
   bool is_open(int index) const { return m_peers.at(static_cast<std::size_t>(index))->open; }
@@ -169,6 +178,11 @@ private:
       }
       frames.push_back(Frame{index, Clock::now(), *pdu});
       react(index, *pdu);
+      asio::steady_timer idle(m_io);
+      while (not_reading.contains(index) && peer.socket.is_open()) {
+        idle.expires_after(10ms);
+        co_await idle.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
     }
     peer.open = false;
     boost::system::error_code ignored;
@@ -514,6 +528,45 @@ TEST_SUITE("smpp::Session") {
     CHECK_FALSE(h.fake.is_open(0));
     CHECK(h.fake.count<EnquireLink>() >= 1);
     CHECK(h.session->snapshot().reconnects >= 1);
+  }
+
+  TEST_CASE("an SMSC that sends but stops reading is dropped, by the write deadline or the queue "
+            "bound") {
+    auto config = base_config();
+    config.response_timeout = 300ms;
+    config.enquire_link_interval = 60'000ms; // the dead-peer watchdog stays out of it
+    config.send_buffer_bytes = 16 * 1024;
+    SUBCASE("a write stalled past response_timeout") {}
+    SUBCASE("more than max_outgoing_bytes waiting") {
+      config.max_outgoing_bytes = 16 * 1024;
+      config.response_timeout = 60'000ms;
+    }
+    StderrCapture log;
+    Harness h(config);
+    h.fake.set_receive_buffer(4096);
+    REQUIRE(h.start_and_bind());
+    h.fake.not_reading.insert(0);
+    // It keeps sending MO; each deliver_sm_resp waits in our socket buffers,
+    // then in our queue.
+    const auto sent_at = Clock::now();
+    std::uint32_t sequence = 5000;
+    while (h.fake.is_open(0) && sequence < 5000 + 40'000 && Clock::now() - sent_at < 10s) {
+      for (int i = 0; i < 100; ++i) {
+        h.fake.send(0, mo_sms(sequence++, "LAPORYAI jalan rusak"));
+      }
+      h.run_for(2ms);
+      if (h.session->snapshot().reconnects > 0) {
+        break;
+      }
+    }
+    // Dropped, and bound again on a new connection.
+    REQUIRE(h.run_until([&] { return h.fake.connections() >= 2 && h.bound(); }, 5s));
+    CHECK(Clock::now() - sent_at < 5s);
+    const auto text = log.text();
+    CAPTURE(text);
+    CHECK(text.find(config.max_outgoing_bytes == 16 * 1024
+                        ? "the SMSC is not reading: 16"
+                        : "the SMSC is not reading: a write stalled for") != std::string::npos);
   }
 
   TEST_CASE("deliver_sm reaches the InboundHandler and its status goes back in deliver_sm_resp") {

@@ -86,6 +86,9 @@ private:
   asio::steady_timer m_window_wake;
   asio::steady_timer m_closed_wake;
   std::deque<std::vector<std::uint8_t>> m_outgoing;
+  std::size_t m_outgoing_bytes = 0;
+  // When the write under way began; nullopt while the writer waits.
+  std::optional<std::chrono::steady_clock::time_point> m_write_started;
   std::unordered_map<std::uint32_t, Pending*> m_pending;
   std::chrono::steady_clock::time_point m_last_received;
   bool m_open = false;

@@ -40,6 +40,11 @@ struct SessionConfig {
   std::string address_range;
   std::chrono::milliseconds enquire_link_interval{30000};
   std::chrono::milliseconds response_timeout{10000};
+  // Octets waiting to be written beyond which an SMSC that does not read is
+  // dropped; a write that takes longer than response_timeout drops it too.
+  std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
+  // SO_SNDBUF of the link's sockets (the kernel doubles it).
+  std::size_t send_buffer_bytes = 256 * 1024;
   unsigned window = 10;
   unsigned submit_rate = 50;
   std::chrono::milliseconds reconnect_min{1000};
