@@ -34,13 +34,22 @@ std::unique_ptr<store::Connection> open_read_only(const app::Config& config) {
                                              store::OpenMode::read_only);
 }
 
+// Local midnight of a YYYY-MM-DD date; nullopt for anything else, also for
+// text after the date and for a day the month does not have (2026-02-30).
 std::optional<std::int64_t> parse_date(const std::string& text) {
   std::tm tm{};
-  if (strptime(text.c_str(), "%Y-%m-%d", &tm) == nullptr) {
+  const char* end = strptime(text.c_str(), "%Y-%m-%d", &tm);
+  if (end == nullptr || *end != '\0') {
     return std::nullopt;
   }
+  const std::tm asked = tm;
   tm.tm_isdst = -1;
-  return static_cast<std::int64_t>(std::mktime(&tm)) * 1000;
+  const auto midnight = std::mktime(&tm);
+  if (midnight == static_cast<std::time_t>(-1) || tm.tm_year != asked.tm_year ||
+      tm.tm_mon != asked.tm_mon || tm.tm_mday != asked.tm_mday) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(midnight) * 1000;
 }
 
 void print_json(const json& doc) {
@@ -92,6 +101,8 @@ int run_control_command(const app::Config& config, const json& request, bool as_
 int main(int argc, char** argv) {
   CLI::App cli{"laporctl: see and steer the laporsms SMS gateway", "laporctl"};
   cli.require_subcommand(1);
+  // CLI::PositiveNumber would name the range up to the largest double.
+  const auto k_count = CLI::Range(1, 1000000);
   std::optional<std::string> config_option;
   bool as_json = false;
   cli.add_option("--config", config_option, "configuration file of the daemon");
@@ -102,10 +113,11 @@ int main(int argc, char** argv) {
   std::optional<std::string> state_filter;
   std::optional<std::string> since_filter;
   int limit = 50;
-  reports_cmd->add_option("--state", state_filter,
-                          "received|forwarding|forwarded|closed|failed|held");
+  reports_cmd
+      ->add_option("--state", state_filter, "received|forwarding|forwarded|closed|failed|held")
+      ->check(CLI::IsMember({"received", "forwarding", "forwarded", "closed", "failed", "held"}));
   reports_cmd->add_option("--since", since_filter, "YYYY-MM-DD");
-  reports_cmd->add_option("--limit", limit, "at most N")->check(CLI::PositiveNumber);
+  reports_cmd->add_option("--limit", limit, "at most N")->check(k_count);
   auto* report_cmd = cli.add_subcommand("report", "one report with its history");
   std::string ref;
   report_cmd->add_option("REF", ref, "local ref or tracking id")->required();
@@ -113,7 +125,7 @@ int main(int argc, char** argv) {
   std::string direction;
   int message_limit = 50;
   messages_cmd->add_option("--direction", direction, "in|out")->check(CLI::IsMember({"in", "out"}));
-  messages_cmd->add_option("--limit", message_limit, "at most N")->check(CLI::PositiveNumber);
+  messages_cmd->add_option("--limit", message_limit, "at most N")->check(k_count);
   auto* retry_cmd = cli.add_subcommand("retry", "requeue upstream forwarding");
   std::string retry_ref;
   bool retry_failed = false;
@@ -129,12 +141,31 @@ int main(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // A word that is no command is left over, and CLI11 would only say that
+    // a command is required.
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && cli.get_subcommands().empty() &&
+        !cli.remaining().empty()) {
+      std::cerr << "laporctl: unknown command '" << cli.remaining().front()
+                << "' (status, reports, report, messages, retry, resend; see --help)\n";
+      return k_exit_usage;
+    }
     const int rc = cli.exit(e);
     return rc == 0 ? 0 : k_exit_usage;
   }
   if (retry_cmd->parsed() && retry_ref.empty() == !retry_failed) {
     std::cerr << "laporctl: retry takes a REF or --failed\n";
     return k_exit_usage;
+  }
+
+  // A usage error is one whatever the config and the database say.
+  std::optional<std::int64_t> since_ms;
+  if (since_filter) {
+    since_ms = parse_date(*since_filter);
+    if (!since_ms) {
+      std::cerr << "laporctl: --since takes a date such as 2026-11-01, not '" << *since_filter
+                << "'\n";
+      return k_exit_usage;
+    }
   }
 
   const auto path = app::resolve_config_path(
@@ -183,13 +214,7 @@ int main(int argc, char** argv) {
       cli::ReportFilter filter;
       filter.state = state_filter;
       filter.limit = limit;
-      if (since_filter) {
-        filter.since_ms = parse_date(*since_filter);
-        if (!filter.since_ms) {
-          std::cerr << "laporctl: --since takes a date such as 2026-11-01\n";
-          return k_exit_usage;
-        }
-      }
+      filter.since_ms = since_ms;
       const auto reports = cli::list_reports(*db, filter);
       as_json ? print_json(reports) : print_reports_text(reports);
       return 0;
