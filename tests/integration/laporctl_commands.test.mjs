@@ -183,6 +183,14 @@ test('laporctl: usage errors exit 64 with a message; options stand before or aft
           assert.ok(docs[0].every((m) => m.direction === 'out'));
         }
       }
+      // LAPORSMS_CONFIG names the config when --config does not; --config wins over it.
+      const byEnv = await ctlRaw(['reports', '--json'], { env: { LAPORSMS_CONFIG: configPath } });
+      assert.equal(byEnv.code, 0, `LAPORSMS_CONFIG: ${byEnv.stderr}`);
+      assert.deepEqual(parseJson(byEnv, 'reports with LAPORSMS_CONFIG').map((r) => r.ref), [ref]);
+      const overridden = await ctlRaw(['reports', '--json', '--config', configPath],
+        { env: { LAPORSMS_CONFIG: `${wd.path}/no-such.toml` } });
+      assert.equal(overridden.code, 0, `--config over LAPORSMS_CONFIG: ${overridden.stderr}`);
+      assert.deepEqual(parseJson(overridden, 'reports --config over LAPORSMS_CONFIG').map((r) => r.ref), [ref]);
       // The text form takes --config after the command too.
       const text = await ctlRaw(['reports', '--config', configPath]);
       assert.equal(text.code, 0, `reports --config after the command: ${text.stderr}`);
