@@ -134,11 +134,54 @@ std::exception_ptr own_copy(const std::exception_ptr& error) {
   }
 }
 
+bool is_io_error(const std::exception_ptr& error) {
+  if (!error) {
+    return false;
+  }
+  try {
+    std::rethrow_exception(error);
+  } catch (const SqliteError& e) {
+    return (e.code() & 0xff) == SQLITE_IOERR;
+  } catch (...) {
+    return false;
+  }
+}
+
+// Set on the writer thread (each store has its own) when SQLite met an I/O
+// error. After a failed write-back the kernel may keep pages of the WAL in
+// its cache, marked clean, that never reached the disk: SQLite still reads
+// them from there, but on the disk the WAL has a hole, and crash recovery
+// stops at it, dropping every commit after it -- also the ones fsync'd
+// after the disk came back. So before anything else commits, the whole WAL
+// is checkpointed into the database file (written anew, fsync'd) and
+// truncated; until that succeeds, every batch fails and SMS get a
+// temporary error.
+thread_local bool t_wal_suspect = false;
+
+void rewrite_wal(Connection& db) {
+  auto& checkpoint = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  const bool busy = checkpoint.step() && checkpoint.column_int(0) != 0;
+  checkpoint.reset();
+  if (busy) {
+    throw SqliteError(SQLITE_BUSY, "after an I/O error the WAL must be checkpointed into the "
+                                   "database first, and a reader holds it (busy)");
+  }
+}
+
 } // namespace
 
 void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   auto& db = *m_db;
   std::exception_ptr batch_error;
+  if (t_wal_suspect) {
+    try {
+      rewrite_wal(db);
+      t_wal_suspect = false;
+      log::info("store: the WAL is checkpointed into the database after the I/O error");
+    } catch (...) {
+      batch_error = std::current_exception();
+    }
+  }
   // One task that needs it makes the whole batch fsync'd; a batch of
   // bookkeeping only is left in the WAL for the next fsync'd commit.
   bool fsync = m_options.synchronous == Synchronous::full &&
@@ -155,10 +198,12 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
     }
   }
   const auto changes_before = sqlite3_total_changes(db.handle());
-  try {
-    db.prepare("BEGIN IMMEDIATE").run();
-  } catch (...) {
-    batch_error = std::current_exception();
+  if (!batch_error) {
+    try {
+      db.prepare("BEGIN IMMEDIATE").run();
+    } catch (...) {
+      batch_error = std::current_exception();
+    }
   }
   if (!batch_error) {
     for (auto& task : batch) {
@@ -202,6 +247,11 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
         // Already rolled back by SQLite; nothing more to undo.
       }
     }
+  }
+  if (is_io_error(batch_error) || std::any_of(batch.begin(), batch.end(), [](const auto& task) {
+        return is_io_error(task->error);
+      })) {
+    t_wal_suspect = true;
   }
   m_transactions.fetch_add(1);
   if (!batch_error) {
@@ -247,6 +297,10 @@ void Store::sync_written() {
       log::info("store: the WAL syncs again");
     }
   } catch (const std::exception& e) {
+    if (const auto* error = dynamic_cast<const SqliteError*>(&e);
+        error != nullptr && (error->code() & 0xff) == SQLITE_IOERR) {
+      t_wal_suspect = true;
+    }
     if (!t_idle_sync_failing) {
       t_idle_sync_failing = true;
       log::warn("store: cannot sync the WAL: {}; retrying, logged again when it syncs", e.what());

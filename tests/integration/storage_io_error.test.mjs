@@ -92,6 +92,11 @@ async function ioErrorEpisode({ crash }) {
         config: { store: { path: dbPath } }, // synchronous = full, the default
       });
       const stored = new Map();
+      // The SMSC answers submit_sm slowly until the fault has begun: the
+      // replies' outcomes (bookkeeping, committed without an fsync of its
+      // own) are then written while the disk fails.
+      let slowSubmits = true;
+      sim.submitResponder = () => (slowSubmits ? sleep(1500).then(() => 0) : 0);
       for (let i = 0; i < 5; i++) {
         const { status } = await sim.sendMo({ ...mo(i), timeoutMs: 10000 });
         assert.equal(status, 0, `MO ${i} before the fault`);
@@ -137,6 +142,7 @@ async function ioErrorEpisode({ crash }) {
         }
       }
       assert.equal(refused.length, 20, `the store never failed after ${i} MO`);
+      slowSubmits = false;
       daemon.assertRunning('the I/O errors');
       const errorLine = linesMatching(daemon, /store: cannot write/);
       assert.equal(errorLine.length, 1, 'one "store: cannot write" line for the episode');
