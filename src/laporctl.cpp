@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -141,12 +142,19 @@ int main(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // A word that is no command is left over, and CLI11 would only say that
-    // a command is required.
+    // A word that is no command (or an option nobody knows) is left over,
+    // and CLI11 would only say that a command is required.
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && cli.get_subcommands().empty() &&
         !cli.remaining().empty()) {
-      std::cerr << "laporctl: unknown command '" << cli.remaining().front()
-                << "' (status, reports, report, messages, retry, resend; see --help)\n";
+      const auto left = cli.remaining();
+      const auto word = std::find_if(left.begin(), left.end(),
+                                     [](const std::string& arg) { return arg.rfind('-', 0) != 0; });
+      if (word != left.end()) {
+        std::cerr << "laporctl: unknown command '" << *word
+                  << "' (status, reports, report, messages, retry, resend; see --help)\n";
+      } else {
+        std::cerr << "laporctl: unknown option '" << left.front() << "' and no command\n";
+      }
       return k_exit_usage;
     }
     const int rc = cli.exit(e);

@@ -87,6 +87,9 @@ const k_usage_errors = [
   { why: 'an unknown command', args: ['frobnicate'], says: /frobnicate/ },
   { why: 'an unknown command with --json', args: ['--json', 'frobnicate'], says: /frobnicate/ },
   { why: 'an unknown global option', args: ['--verbose', 'status'], says: /--verbose/ },
+  // An option is no command: the message must not call it one.
+  { why: 'an unknown global option and no command', args: ['--verbose'], says: /option '--verbose'|expected: --verbose/ },
+  { why: 'an unknown option before an unknown command', args: ['--verbose', 'frobnicate'], says: /command 'frobnicate'/ },
   { why: 'an unknown option of reports', args: ['reports', '--bogus'], says: /--bogus/ },
   { why: 'an extra argument to status', args: ['status', 'now'], says: /now/ },
   { why: '--limit 0', args: ['reports', '--limit', '0'], says: /--limit/ },
