@@ -90,6 +90,9 @@ awaitable<void> Forwarder::run() {
         co_await m_wakeup.wait(m_probe_at - now);
         continue;
       }
+      if (m_in_flight == 0) {
+        co_await give_up_overdue(); // once per probe
+      }
       free_slots = m_in_flight == 0 ? 1 : 0;
     }
     if (free_slots > 0) {
@@ -131,6 +134,30 @@ awaitable<void> Forwarder::run() {
     if (sleep > 0ms || free_slots == 0) {
       co_await m_wakeup.wait(free_slots == 0 ? std::chrono::milliseconds(60s) : sleep);
     }
+  }
+}
+
+awaitable<void> Forwarder::give_up_overdue() {
+  // One report probes per backoff: without this, the n-th report waiting
+  // would fail n probes after its give_up_after instead of at it.
+  const auto now = util::now_ms();
+  const auto created_before = now - m_options.give_up_after.count();
+  auto give_up = [created_before, now, replies = m_replies()](store::Connection& db) {
+    return store::give_up_overdue_jobs(db, created_before, now,
+                                       "gave up after give_up_after: the API stayed unreachable",
+                                       *replies, 1000);
+  };
+  try {
+    const auto jobs = co_await m_store.execute(std::move(give_up));
+    for (const auto& job : jobs) {
+      ++m_counters.rejected;
+      log::error("upstream: {} failed for good: the API stayed unreachable for give_up_after; "
+                 "the citizen is told, operators: laporctl retry {}",
+                 job.ref, job.ref);
+      m_on_reply_queued(job.link);
+    }
+  } catch (const std::exception& e) {
+    log::error("upstream: cannot give up overdue reports: {}", e.what());
   }
 }
 

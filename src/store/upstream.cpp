@@ -43,17 +43,12 @@ void set_job(Connection& db, std::int64_t report_id, std::string_view state,
   stmt.run();
 }
 
-} // namespace
-
-std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::size_t limit) {
+// Pending jobs by `where` (parameters ?1 and, as the limit, ?2), oldest
+// report first, with `attempts` counting the one about to be made.
+std::vector<UpstreamJob> select_pending_jobs(Statement& select, std::int64_t bound,
+                                             std::size_t limit) {
   std::vector<UpstreamJob> jobs;
-  auto& select = db.prepare(
-      "SELECT r.id, r.ref, r.msisdn, r.link, r.text, r.rahasia, r.anonim, r.received_at, "
-      "j.created_at, j.attempts FROM upstream_jobs j INDEXED BY upstream_pending "
-      "JOIN reports r ON r.id = j.report_id "
-      "WHERE j.state = 'pending' AND j.next_attempt_at <= ?1 "
-      "ORDER BY j.report_id LIMIT ?2");
-  select.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+  select.bind(1, bound).bind(2, static_cast<std::int64_t>(limit));
   while (select.step()) {
     UpstreamJob job;
     job.report_id = select.column_int(0);
@@ -69,6 +64,20 @@ std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::s
     jobs.push_back(std::move(job));
   }
   select.reset();
+  return jobs;
+}
+
+constexpr std::string_view k_pending_job_columns =
+    "SELECT r.id, r.ref, r.msisdn, r.link, r.text, r.rahasia, r.anonim, r.received_at, "
+    "j.created_at, j.attempts FROM upstream_jobs j INDEXED BY upstream_pending "
+    "JOIN reports r ON r.id = j.report_id WHERE j.state = 'pending' ";
+
+} // namespace
+
+std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::size_t limit) {
+  auto& select = db.prepare(std::string(k_pending_job_columns) +
+                            "AND j.next_attempt_at <= ?1 ORDER BY j.report_id LIMIT ?2");
+  auto jobs = select_pending_jobs(select, now, limit);
   auto& mark = db.prepare("UPDATE upstream_jobs SET state = 'inflight', attempts = attempts + 1, "
                           "updated_at = ? WHERE report_id = ?");
   for (const auto& job : jobs) {
@@ -148,6 +157,23 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
                        sms::render_template(replies.failed, Values{{"ref", job.ref}}), now);
     break;
   }
+}
+
+std::vector<UpstreamJob> give_up_overdue_jobs(Connection& db, std::int64_t created_before,
+                                              std::int64_t now, std::string_view error,
+                                              const ReplyTemplates& replies, std::size_t limit) {
+  auto& select = db.prepare(std::string(k_pending_job_columns) +
+                            "AND j.created_at < ?1 ORDER BY j.report_id LIMIT ?2");
+  auto jobs = select_pending_jobs(select, created_before, limit);
+  UpstreamOutcome outcome;
+  outcome.kind = UpstreamOutcomeKind::gave_up;
+  outcome.started_at = now;
+  outcome.finished_at = now;
+  outcome.error = std::string(error);
+  for (const auto& job : jobs) {
+    record_upstream_outcome(db, job, outcome, replies);
+  }
+  return jobs;
 }
 
 } // namespace laporsms::store

@@ -347,6 +347,58 @@ test('give_up_after: the report fails at the first attempt past it, the citizen 
     });
   });
 
+// --- 3b: give_up_after behind an open circuit ---
+
+const k_behind_reports = 12;
+
+test('behind an open circuit every report fails at give_up_after, not one per probe', { timeout: 60000 }, async (t) => {
+  const wd = await makeWorkdir('upstream_breaker_give_up_behind');
+  await wd.run(async () => {
+    const { sim, api, daemon, configPath } = await startStack(wd, {
+      config: {
+        upstream: {
+          concurrency: 1, retry_min: `${k_gu_retry_min_ms}ms`, retry_max: `${k_gu_retry_max_ms}ms`,
+          give_up_after: `${k_give_up_ms / 1000}s`, timeout: '2s',
+        },
+      },
+    });
+    api.setMode('unavailable');
+    const numbers = [...Array(k_behind_reports).keys()].map((i) => `62813520${String(i).padStart(4, '0')}`);
+    const ackAt = Date.now();
+    for (const [i, number] of numbers.entries()) {
+      await fileReport(sim, number, `lampu penerangan jalan nomor ${i} mati sejak minggu lalu, gelap sekali`);
+    }
+    const lastAckAt = Date.now();
+    // One probe per retry_max at most: tried one by one, the last report
+    // would fail about k_behind_reports probes after give_up_after.
+    const deadline = k_give_up_ms + (lastAckAt - ackAt) + k_gu_retry_max_ms + k_late_margin_ms;
+    let failedCount = 0;
+    await waitFor(() => {
+      failedCount = numbers.filter((n) => repliesOf(sim, n, 'failed').length === 1).length;
+      return failedCount === numbers.length;
+    }, {
+      timeoutMs: deadline + 15000, intervalMs: 100, daemon,
+      what: () => `${numbers.length} failed replies (${failedCount} so far)`,
+    });
+    const lastFailedAt = Math.max(...numbers.map((n) => repliesOf(sim, n, 'failed')[0].time));
+    t.diagnostic(`all ${numbers.length} failed ${lastFailedAt - ackAt} ms after the first was stored; ` +
+      `${postsOnly(api).length} POSTs`);
+    assert.ok(lastFailedAt - ackAt <= deadline,
+      `the last report failed ${lastFailedAt - ackAt} ms after the first was stored (at most ${deadline} ms)`);
+    assert.ok(postsOnly(api).length < numbers.length + k_threshold,
+      `reports behind the open circuit failed without a POST each (${postsOnly(api).length} POSTs)`);
+    await sleep(2 * k_gu_retry_max_ms);
+    for (const number of numbers) {
+      assert.equal(repliesOf(sim, number, 'failed').length, 1, `${number} is told once`);
+    }
+    const status = await ctlStatus(configPath);
+    assert.equal(status.json.queues.upstream_failed, numbers.length);
+    assert.equal(status.json.queues.upstream_pending, 0);
+    const exit = await daemon.stop({ timeoutMs: 20000 });
+    assert.deepEqual(exit, { code: 0, signal: null }, 'laporsmsd exits 0 on SIGTERM');
+  });
+});
+
 // --- 4: a 401 answered to the half-open probe ---
 
 const k_auth_reports = 6;

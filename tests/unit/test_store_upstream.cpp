@@ -229,6 +229,41 @@ TEST_SUITE("store::upstream") {
     }
   }
 
+  TEST_CASE("give_up_overdue_jobs fails the pending jobs past give_up_after, and only those") {
+    TestDb t;
+    const auto old_a = file_report(t.db, "628100000001", "laporan pertama di sini", k_t0);
+    const auto old_b = file_report(t.db, "628100000002", "laporan kedua di sini", k_t0 + 10);
+    const auto young = file_report(t.db, "628100000003", "laporan ketiga di sini", k_t0 + 5000);
+    const auto busy = file_report(t.db, "628100000004", "laporan keempat di sini", k_t0 + 20);
+    // The probe holds `busy`: an attempt under way decides for itself.
+    const auto probe = claim_due_jobs(t.db, k_t0 + 6000, 10);
+    REQUIRE(probe.size() == 4);
+    for (const auto& job : probe) {
+      if (job.report_id != busy) {
+        auto retry = outcome(UpstreamOutcomeKind::temporary, k_t0 + 6010);
+        retry.next_attempt_at = k_t0 + k_hour_ms;
+        record_upstream_outcome(t.db, job, retry, test_templates());
+      }
+    }
+    const auto given_up = give_up_overdue_jobs(t.db, k_t0 + 1000, k_t0 + 7000, "stayed unreachable",
+                                               test_templates(), 10);
+    REQUIRE(given_up.size() == 2);
+    CHECK(given_up[0].report_id == old_a);
+    CHECK(given_up[1].report_id == old_b);
+    for (const auto id : {old_a, old_b}) {
+      CAPTURE(id);
+      CHECK(report_state(t.db, id) == "failed");
+      CHECK(job_state(t.db, id) == "failed");
+    }
+    CHECK(job_state(t.db, young) == "pending");
+    CHECK(job_state(t.db, busy) == "inflight");
+    CHECK(replies(t.db, "kind = 'failed'").size() == 2);
+    CHECK(count_rows(t.db, "upstream_attempts",
+                     "outcome = 'gave_up' AND error = 'stayed unreachable'") == 2);
+    CHECK(give_up_overdue_jobs(t.db, k_t0 + 1000, k_t0 + 8000, "again", test_templates(), 10)
+              .empty());
+  }
+
   TEST_CASE("a short or alphanumeric sender gets no SMS at all: not forwarded, failed or status") {
     for (const auto kind : {UpstreamOutcomeKind::delivered, UpstreamOutcomeKind::rejected}) {
       CAPTURE(static_cast<int>(kind));

@@ -72,6 +72,7 @@ public:
   ForwarderSnapshot snapshot() const;
 
 private:
+  awaitable<void> give_up_overdue();
   awaitable<void> attempt(store::UpstreamJob job);
 
   asio::any_io_executor m_executor;

@@ -6,6 +6,7 @@
 #include <laporsms/store/sqlite.hpp>
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace laporsms::store {
@@ -28,5 +29,13 @@ std::optional<std::int64_t> next_due_at(Connection& db);
 // rejected / gave_up → report failed, `failed` reply.
 void record_upstream_outcome(Connection& db, const UpstreamJob& job, const UpstreamOutcome& outcome,
                              const ReplyTemplates& replies);
+
+// Up to `limit` pending jobs created before `created_before` (give_up_after
+// ago), oldest first, each failed as gave_up with `error`: report failed,
+// `failed` reply. For a circuit that stays open, which tries one report per
+// probe and so would reach the others long after their time. Returns them.
+std::vector<UpstreamJob> give_up_overdue_jobs(Connection& db, std::int64_t created_before,
+                                              std::int64_t now, std::string_view error,
+                                              const ReplyTemplates& replies, std::size_t limit);
 
 } // namespace laporsms::store
