@@ -163,7 +163,9 @@ std::vector<UpstreamJob> give_up_overdue_jobs(Connection& db, std::int64_t creat
                                               std::int64_t now, std::string_view error,
                                               const ReplyTemplates& replies, std::size_t limit) {
   auto& select = db.prepare(std::string(k_pending_job_columns) +
-                            "AND j.created_at < ?1 ORDER BY j.report_id LIMIT ?2");
+                            "AND j.created_at < ?1 AND j.report_id > (SELECT min(report_id) FROM "
+                            "upstream_jobs INDEXED BY upstream_pending WHERE state = 'pending') "
+                            "ORDER BY j.report_id LIMIT ?2");
   auto jobs = select_pending_jobs(select, created_before, limit);
   UpstreamOutcome outcome;
   outcome.kind = UpstreamOutcomeKind::gave_up;

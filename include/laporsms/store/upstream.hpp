@@ -32,8 +32,10 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
 
 // Up to `limit` pending jobs created before `created_before` (give_up_after
 // ago), oldest first, each failed as gave_up with `error`: report failed,
-// `failed` reply. For a circuit that stays open, which tries one report per
-// probe and so would reach the others long after their time. Returns them.
+// `failed` reply. The oldest pending job is spared: it is the next probe's,
+// and that attempt decides. For a circuit that stays open, which tries one
+// report per probe and so would reach the others long after their time.
+// Returns the jobs failed.
 std::vector<UpstreamJob> give_up_overdue_jobs(Connection& db, std::int64_t created_before,
                                               std::int64_t now, std::string_view error,
                                               const ReplyTemplates& replies, std::size_t limit);
