@@ -134,19 +134,6 @@ std::exception_ptr own_copy(const std::exception_ptr& error) {
   }
 }
 
-bool is_io_error(const std::exception_ptr& error) {
-  if (!error) {
-    return false;
-  }
-  try {
-    std::rethrow_exception(error);
-  } catch (const SqliteError& e) {
-    return (e.code() & 0xff) == SQLITE_IOERR;
-  } catch (...) {
-    return false;
-  }
-}
-
 // Set on the writer thread (each store has its own) when SQLite met an I/O
 // error. After a failed write-back the kernel may keep pages of the WAL in
 // its cache, marked clean, that never reached the disk: SQLite still reads
@@ -173,12 +160,19 @@ void rewrite_wal(Connection& db) {
 void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   auto& db = *m_db;
   std::exception_ptr batch_error;
+  // Read from the connection where a statement failed, not by rethrowing
+  // a task's exception here: that exception is handed to another thread.
+  bool io_error = false;
+  const auto note_io_error = [&db, &io_error] {
+    io_error = io_error || (sqlite3_errcode(db.handle()) & 0xff) == SQLITE_IOERR;
+  };
   if (t_wal_suspect) {
     try {
       rewrite_wal(db);
       t_wal_suspect = false;
       log::info("store: the WAL is checkpointed into the database after the I/O error");
     } catch (...) {
+      note_io_error();
       batch_error = std::current_exception();
     }
   }
@@ -202,6 +196,7 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
     try {
       db.prepare("BEGIN IMMEDIATE").run();
     } catch (...) {
+      note_io_error();
       batch_error = std::current_exception();
     }
   }
@@ -210,6 +205,7 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
       try {
         db.prepare("SAVEPOINT task").run();
       } catch (...) {
+        note_io_error();
         task->error = std::current_exception();
         continue;
       }
@@ -217,6 +213,7 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
         task->run(db);
         db.prepare("RELEASE task").run();
       } catch (...) {
+        note_io_error();
         task->error = std::current_exception();
         if (sqlite3_get_autocommit(db.handle()) != 0) {
           // SQLite rolled the whole transaction back itself (a full disk,
@@ -239,6 +236,7 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
     try {
       db.prepare("COMMIT").run();
     } catch (...) {
+      note_io_error();
       batch_error = std::current_exception();
       m_failed_commits.fetch_add(1);
       try {
@@ -248,9 +246,7 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
       }
     }
   }
-  if (is_io_error(batch_error) || std::any_of(batch.begin(), batch.end(), [](const auto& task) {
-        return is_io_error(task->error);
-      })) {
+  if (io_error) {
     t_wal_suspect = true;
   }
   m_transactions.fetch_add(1);
