@@ -87,7 +87,8 @@ struct Load {
   Store& store;
   const IntakePolicy& policy;
   std::atomic<bool> stopping{false};
-  std::vector<Ack> acks; // in the order the io thread resumed them: commit order
+  std::vector<Ack> acks;                    // in the order the io thread resumed them: commit order
+  std::atomic<std::size_t> fsynced_acks{0}; // read by the cutting thread
   std::size_t failed = 0;
 };
 
@@ -112,6 +113,9 @@ awaitable<void> submit_until_stopped(Load& load, int worker) {
       auto result = co_await load.store.execute(std::move(task), durability);
       load.acks.push_back(Ack{fingerprint, durability, result.inbound_id,
                               result.report_id.value_or(0), result.ref});
+      if (durability == Durability::fsynced) {
+        load.fsynced_acks.fetch_add(1);
+      }
     } catch (...) {
       ++load.failed; // after the cut: never acknowledged
     }
@@ -209,6 +213,11 @@ Tally power_cuts(Synchronous synchronous, int cuts, std::uint64_t seed) {
       std::thread io_thread([&io] { io.run(); });
       const auto on_for = std::chrono::microseconds(std::uniform_int_distribution(500, 25000)(rng));
       std::this_thread::sleep_for(on_for);
+      // Under load: at least one fsynced acknowledgement before the cut,
+      // also on a slow (sanitized) build.
+      for (int wait = 0; wait < 500 && load.fsynced_acks.load() == 0; ++wait) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
       // Mostly at one of the next writes or syncs, so that the cut lands
       // inside a commit or a checkpoint; sometimes at this very instant.
       if (std::bernoulli_distribution(0.25)(rng)) {
