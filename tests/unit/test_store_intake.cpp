@@ -477,4 +477,22 @@ TEST_SUITE("store::intake") {
     CHECK(key.min_symbols == 5);
     CHECK(make_ref("MTR", 301, key).size() == 3 + 5);
   }
+
+  TEST_CASE("a ref is never reused, also after the newest report was pruned") {
+    TestDb t;
+    send(t.db, "LAPORYAI laporan pertama, jalan berlubang", k_t0);
+    const auto newest = send(t.db, "LAPORYAI laporan kedua, lampu mati", k_t0 + 1000, test_policy(),
+                             "628123450002");
+    REQUIRE(newest.report_id);
+    // Retention deletes a closed report with its rows; the citizen keeps its ref.
+    t.db.exec("DELETE FROM upstream_jobs");
+    t.db.exec("DELETE FROM outbound");
+    t.db.exec("UPDATE inbound SET report_id = NULL");
+    t.db.exec(fmt::format("DELETE FROM reports WHERE id = {}", *newest.report_id));
+    const auto next = send(t.db, "LAPORYAI laporan ketiga, got mampet", k_t0 + 2000, test_policy(),
+                           "628123450003");
+    REQUIRE(next.report_id);
+    CHECK(*next.report_id > *newest.report_id);
+    CHECK(next.ref != newest.ref);
+  }
 }
