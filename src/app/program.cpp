@@ -1,0 +1,65 @@
+#include <laporsms/app/config.hpp>
+#include <laporsms/app/daemon.hpp>
+#include <laporsms/app/program.hpp>
+#include <laporsms/store/schema.hpp>
+#include <laporsms/store/sqlite.hpp>
+#include <laporsms/util/log.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace laporsms::app {
+
+int daemon_main(int argc, char** argv, std::string_view program,
+                const std::function<void()>& before_run) {
+  CLI::App cli{fmt::format("{}: SMS gateway for SP4N-LAPOR! (short code 1708)", program),
+               std::string(program)};
+  std::optional<std::string> config_option;
+  bool check_config = false;
+  bool version = false;
+  cli.add_option("--config", config_option,
+                 "configuration file (default $LAPORSMS_CONFIG or "
+                 "/etc/laporsms/laporsmsd.toml)");
+  cli.add_flag("--check-config", check_config, "validate the configuration and exit");
+  cli.add_flag("--version", version, "print the version and exit");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? 0 : 64;
+  }
+  if (version) {
+    std::printf("%.*s %s\n", static_cast<int>(program.size()), program.data(), LAPORSMS_VERSION);
+    return 0;
+  }
+  const auto path = resolve_config_path(
+      config_option ? std::optional<std::filesystem::path>(*config_option) : std::nullopt);
+  const auto config = load_config(path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().to_string().c_str());
+    return 2;
+  }
+  if (check_config) {
+    std::printf("config ok\n");
+    return 0;
+  }
+  log::set_level(log::level_from_string(config->daemon.log_level));
+  try {
+    if (before_run) {
+      before_run();
+    }
+    return run_daemon(*config);
+  } catch (const store::SchemaError& e) {
+    log::error("store {}: {}", config->store.path.string(), e.what());
+  } catch (const store::SqliteError& e) {
+    log::error("store {}: {}", config->store.path.string(), e.what());
+  } catch (const std::exception& e) {
+    log::error("cannot start: {}", e.what());
+  }
+  return 1;
+}
+
+} // namespace laporsms::app
