@@ -6,6 +6,10 @@
 //   POST /api/v1/reports         rest-json: Bearer token, Idempotency-Key, JSON;
 //                                a repeated key gets 409 with the first tracking id
 //   GET  /api/v1/status/{id}     rest-json status read-back (see setStatus)
+//   POST /kannel/laporyai        for Kannel's smsbox (scripts/bench): an sms-service
+//                                post-url, the SMS text as the body, the sender in
+//                                X-Kannel-From, ?token= in the URL; the answer is the
+//                                reply SMS, text/plain (see kannelUrl)
 //
 // Every request lands in `requests` with the status it got; accepted reports
 // also land in `posts`, with the same fields for both adapters. Fault
@@ -31,6 +35,9 @@ const k_max_body = 1 << 20;
 const k_xml_path = '/api/stream/addstream';
 const k_json_path = '/api/v1/reports';
 const k_status_prefix = '/api/v1/status/';
+const k_kannel_path = '/kannel/laporyai';
+// The keyword, and a leading RAHASIA/ANONIM, as interfaces.md §3 reads them.
+const k_kannel_keyword = /^\s*lapor\s*yai\s*[:\s]?\s*/i;
 
 const k_xml_parser = new XMLParser({
   ignoreAttributes: false,
@@ -245,6 +252,12 @@ export class ApiDouble extends EventEmitter {
   // The URL for [upstream] url of the configured adapter.
   get url() {
     return this.baseUrl + (this.#adapter === 'lapor-xml' ? k_xml_path : k_json_path);
+  }
+
+  // The post-url of Kannel's sms-service for the keyword (scripts/bench):
+  // the token rides in the query, as Kannel cannot add a header of its own.
+  get kannelUrl() {
+    return `${this.baseUrl}${k_kannel_path}?token=${encodeURIComponent(this.#token)}`;
   }
 
   // The URL for [upstream] status_url (rest-json).
@@ -535,6 +548,10 @@ export class ApiDouble extends EventEmitter {
       await this.#handleReport(req, res, url.pathname === k_xml_path, raw);
       return;
     }
+    if (req.method === 'POST' && url.pathname === k_kannel_path) {
+      this.#handleKannel(req, res, url, raw);
+      return;
+    }
     if (req.method === 'GET' && url.pathname.startsWith(k_status_prefix)) {
       await this.#handleStatus(req, res, decodeURIComponent(url.pathname.slice(k_status_prefix.length)));
       return;
@@ -758,6 +775,57 @@ export class ApiDouble extends EventEmitter {
       return;
     }
     this.#answer(req, res, 200, 'application/json', JSON.stringify({ tracking_id: trackingId, ...status }));
+  }
+
+  // A report from Kannel's smsbox (post-url): the body is the whole SMS in the
+  // charset its Content-Type names (smsbox sends UTF-8, or UTF-16BE for a
+  // UCS-2 SMS it did not recode), the sender is X-Kannel-From (international
+  // numbers with a leading +). Taken like a lapor-xml report (same tracking
+  // ids, same `posts` record and 'post' event, adapter 'kannel'); the answer,
+  // text/plain, is what smsbox sends back as the reply SMS: the `forwarded`
+  // reply of interfaces.md §2 with the tracking id in place of the ref.
+  // The fault switches (setMode) do not apply here.
+  #handleKannel(req, res, url, raw) {
+    const from = req.headers['x-kannel-from'] ?? url.searchParams.get('from') ?? '';
+    const telpon = from.replace(/^\+/, '');
+    req.lapor.telpon = telpon || null;
+    const token = url.searchParams.get('token');
+    if (token !== this.#token) {
+      this.#answer(req, res, 401, 'text/plain', 'token tidak valid\n', 'wrong or missing ?token=');
+      return;
+    }
+    if (!/^\d{5,20}$/.test(telpon)) {
+      this.#answer(req, res, 400, 'text/plain', 'no sender\n', `X-Kannel-From ${JSON.stringify(from)}`);
+      return;
+    }
+    const type = req.headers['content-type'] ?? '';
+    const charset = (/charset="?([^";]+)"?/i.exec(type)?.[1] ?? 'utf-8').toLowerCase();
+    let text;
+    if (charset === 'utf-16be' || charset === 'ucs-2') {
+      text = Buffer.from(raw).swap16().toString('utf16le');
+    } else if (charset === 'iso-8859-1' || charset === 'latin1' || charset === 'windows-1252') {
+      text = raw.toString('latin1');
+    } else {
+      text = raw.toString('utf8');
+    }
+    let isi = text.replace(k_kannel_keyword, '');
+    let rahasia = false;
+    let anonim = false;
+    const flag = /^(RAHASIA|ANONIM)\s+/i.exec(isi);
+    if (flag) {
+      rahasia = flag[1].toUpperCase() === 'RAHASIA';
+      anonim = !rahasia;
+      isi = isi.slice(flag[0].length);
+    }
+    isi = isi.trim();
+    const trackingId = String(this.#nextTrackingId++);
+    this.#record(req, {
+      adapter: 'kannel', token, telpon, isi, rahasia, anonim, ref: null, idempotencyKey: null,
+      trackingId, transaksiId: null, raw: text,
+    });
+    this.#answer(req, res, 200, 'text/plain; charset=UTF-8',
+      `Laporan #${trackingId} sudah masuk LAPOR! dengan Tracking ID #${trackingId}. ` +
+      `Pantau: lapor.go.id/pengaduan/${trackingId} atau SMS CEK ${trackingId} ke 1708.`);
   }
 
   #record(req, fields) {

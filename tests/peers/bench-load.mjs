@@ -13,6 +13,12 @@
 // bind_transmitter (any credentials), enquire_link, unbind, submit_sm,
 // deliver_sm_resp, generic_nack; any other request gets generic_nack.
 //
+// A report is one GSM deliver_sm (data_coding 0), or with `parts` 3 a UCS-2
+// text (data_coding 8) in three concatenated deliver_sm (UDH, 8-bit
+// reference), sent one after the other. Counts of `sent` and `acked` and the
+// latencies are per deliver_sm; `reportsSent` and `reports` count reports
+// (a report is acknowledged when all its parts are).
+//
 // Commands (a message {id, cmd, ...}; the answer is {id, ok, result|error}):
 //   status                   counters
 //   run {phase, mode, ...}   offers one load and resolves once every
@@ -93,6 +99,70 @@ function deliverSm(sequence, source, text) {
   o += out.write(text, o, 'latin1');
   if (o !== length) {
     throw new Error(`deliver_sm length ${o} != ${length}`);
+  }
+  return out;
+}
+
+// deliver_sm from `source` to 1708 carrying one part of a concatenated UCS-2
+// message: esm_class 0x40 (UDHI), data_coding 8, short_message = UDH
+// (IE 0x00: 8-bit reference `ref`, `total` parts, this is part `seq`) + `data`.
+function deliverSmPart(sequence, source, ref, total, seq, data) {
+  const smLength = 6 + data.length;
+  const length = 16 + 1 + 2 + source.length + 1 + 2 + 5 + 3 + 1 + 1 + 2 + 3 + smLength;
+  const out = Buffer.allocUnsafe(length);
+  out.writeUInt32BE(length, 0);
+  out.writeUInt32BE(Cmd.deliver_sm, 4);
+  out.writeUInt32BE(0, 8);
+  out.writeUInt32BE(sequence >>> 0, 12);
+  let o = 16;
+  out[o++] = 0; // service_type ""
+  out[o++] = 1; // source_addr_ton: international
+  out[o++] = 1; // source_addr_npi: E.164
+  o += out.write(source, o, 'latin1');
+  out[o++] = 0;
+  out[o++] = 0; // dest_addr_ton
+  out[o++] = 0; // dest_addr_npi
+  o += out.write('1708', o, 'latin1');
+  out[o++] = 0;
+  out[o++] = 0x40; // esm_class: UDH indicator
+  out[o++] = 0; // protocol_id
+  out[o++] = 0; // priority_flag
+  out[o++] = 0; // schedule_delivery_time ""
+  out[o++] = 0; // validity_period ""
+  out[o++] = 0; // registered_delivery
+  out[o++] = 0; // replace_if_present_flag
+  out[o++] = 8; // data_coding: UCS-2
+  out[o++] = 0; // sm_default_msg_id
+  out[o++] = smLength;
+  out[o++] = 5; // UDHL
+  out[o++] = 0x00; // IE: concatenated SMS, 8-bit reference
+  out[o++] = 3;
+  out[o++] = ref & 0xff;
+  out[o++] = total;
+  out[o++] = seq;
+  o += data.copy(out, o);
+  if (o !== length) {
+    throw new Error(`deliver_sm length ${o} != ${length}`);
+  }
+  return out;
+}
+
+// The UTF-16BE octets of report `index` in UCS-2 (curly quotes and a dash, as
+// a phone types them, keep it out of GSM 03.38), cut into `parts` pieces of at
+// most 134 octets (67 characters), the most a part holds beside its UDH.
+const k_ucs2_part_octets = 134;
+function ucs2Parts(index, parts) {
+  const text = `LAPORYAI Jalan berlubang \u201cnomor ${index}\u201d di Jl. Ahmad Yani dekat pasar kota \u2014 ` +
+    'sudah tiga minggu tidak diperbaiki, motor sering jatuh. Mohon ditindaklanjuti dinas PU, ' +
+    'RT 03/RW 05 Kel. Sukamaju.';
+  const octets = Buffer.from(text, 'utf16le').swap16();
+  const need = Math.ceil(octets.length / k_ucs2_part_octets);
+  if (need !== parts) {
+    throw new Error(`the UCS-2 report text takes ${need} parts, not ${parts}`);
+  }
+  const out = [];
+  for (let i = 0; i < parts; i++) {
+    out.push(octets.subarray(i * k_ucs2_part_octets, Math.min(octets.length, (i + 1) * k_ucs2_part_octets)));
   }
   return out;
 }
@@ -399,6 +469,14 @@ function onDeliverResp(sequence, status) {
   run.lastAckAt = performance.now();
   if (status === 0) {
     run.latencies[run.acked++] = latency;
+    if (run.parts === 1) {
+      run.reports++;
+    } else {
+      const report = Math.floor(index / run.parts);
+      if (++run.partsAcked[report] === run.parts) {
+        run.reports++;
+      }
+    }
   } else {
     run.rejected[status] = (run.rejected[status] ?? 0) + 1;
     run.rejectedCount++;
@@ -408,7 +486,23 @@ function onDeliverResp(sequence, status) {
   }
 }
 
+// The deliver_sm numbered `index` in this run: a whole report, or one part of one.
+function frameOf(run, index, sequence) {
+  if (run.parts === 1) {
+    return deliverSm(sequence, sender(run.phase, index),
+      `LAPORYAI jalan berlubang nomor ${index} di Jl. Ahmad Yani dekat pasar kota`);
+  }
+  const report = Math.floor(index / run.parts);
+  const part = index % run.parts;
+  if (part === 0) {
+    run.pieces = ucs2Parts(report, run.parts);
+  }
+  return deliverSmPart(sequence, sender(run.phase, report), report, run.parts, part + 1, run.pieces[part]);
+}
+
 // Sends what the schedule (rate mode) or the window (window mode) allows now.
+// The schedule and the limit count reports; the window counts deliver_sm.
+// Sending ends between reports, never with a report's parts left unsent.
 function pump() {
   const run = g_run;
   if (!run || run.sendingDone) {
@@ -416,7 +510,8 @@ function pump() {
   }
   const now = performance.now();
   const elapsed = now - run.startAt;
-  if (elapsed >= run.durationMs || run.sent >= run.limit) {
+  const between = run.sent % run.parts === 0;
+  if (between && (elapsed >= run.durationMs || run.sent >= run.limit)) {
     endSending();
     return;
   }
@@ -427,8 +522,10 @@ function pump() {
     return;
   }
   let due = run.limit;
-  if (run.mode === 'rate') {
-    due = Math.min(run.limit, Math.floor((elapsed * run.rate) / 1000) + 1);
+  if (elapsed >= run.durationMs) {
+    due = Math.ceil(run.sent / run.parts) * run.parts; // the rest of the report under way
+  } else if (run.mode === 'rate') {
+    due = Math.min(run.limit, (Math.floor((elapsed * run.rate) / 1000) + 1) * run.parts);
   }
   const n = Math.min(due - run.sent, run.maxOutstanding - run.outstanding);
   if (n > 0) {
@@ -436,9 +533,7 @@ function pump() {
     socket.cork();
     for (let k = 0; k < n; k++) {
       const index = run.sent;
-      const sequence = run.firstSequence + index;
-      const frame = deliverSm(sequence, sender(run.phase, index),
-        `LAPORYAI jalan berlubang nomor ${index} di Jl. Ahmad Yani dekat pasar kota`);
+      const frame = frameOf(run, index, run.firstSequence + index);
       run.sentAt[index] = performance.now();
       run.sent++;
       run.outstanding++;
@@ -492,14 +587,18 @@ function finishRun() {
   const latencies = run.latencies.subarray(0, run.acked).sort();
   const sendWallMs = (run.sendEndAt ?? performance.now()) - run.startAt;
   const lastAck = run.lastAckAt ?? run.startAt;
+  const wallS = Math.max(sendWallMs, lastAck - run.startAt) / 1000;
   run.resolve({
     phase: run.phase,
     mode: run.mode,
     rate: run.rate,
     window: run.maxOutstanding,
+    parts: run.parts,
     startEpochMs: run.startEpochMs,
     sent: run.sent,
     acked: run.acked,
+    reportsSent: Math.ceil(run.sent / run.parts),
+    reports: run.reports,
     rejected: run.rejected,
     rejectedCount: run.rejectedCount,
     unanswered: run.outstanding,
@@ -510,7 +609,8 @@ function finishRun() {
     sendWallMs,
     ackWallMs: lastAck - run.startAt,
     offeredPerSec: run.sent / (sendWallMs / 1000),
-    ackedPerSec: run.acked / (Math.max(sendWallMs, lastAck - run.startAt) / 1000),
+    ackedPerSec: run.acked / wallS,
+    reportsPerSec: run.reports / wallS,
     latencyMs: {
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
@@ -522,32 +622,36 @@ function finishRun() {
   });
 }
 
-// Offers load: mode 'rate' sends `rate` deliver_sm per second on schedule
-// with at most `maxOutstanding` unanswered; mode 'window' keeps exactly
+// Offers load: mode 'rate' sends `rate` reports per second on schedule with
+// at most `maxOutstanding` deliver_sm unanswered; mode 'window' keeps exactly
 // `maxOutstanding` unanswered. Either stops after `durationMs` or `limit`
-// messages, then waits up to `ackTimeoutMs` for the last responses.
-function startRun({ phase, mode, rate = 0, maxOutstanding, durationMs, limit, ackTimeoutMs = 30000 }) {
+// reports, then waits up to `ackTimeoutMs` for the last responses. `parts` 1
+// sends each report as one GSM deliver_sm, 3 as three UCS-2 parts.
+function startRun({ phase, mode, rate = 0, maxOutstanding, durationMs, limit, ackTimeoutMs = 30000, parts = 1 }) {
   if (g_run) {
     return Promise.reject(new Error('a run is already going'));
   }
   if (!receiver()) {
     return Promise.reject(new Error('no session is bound to receive'));
   }
-  if (!['rate', 'window'].includes(mode) || !(maxOutstanding >= 1) || !(durationMs > 0)) {
-    return Promise.reject(new Error(`bad run parameters ${JSON.stringify({ mode, maxOutstanding, durationMs })}`));
+  if (!['rate', 'window'].includes(mode) || !(maxOutstanding >= 1) || !(durationMs > 0) || ![1, 3].includes(parts)) {
+    return Promise.reject(new Error(`bad run parameters ${JSON.stringify({ mode, maxOutstanding, durationMs, parts })}`));
   }
   const cap = Math.min(limit ?? Infinity, mode === 'rate' ? Math.ceil((rate * durationMs) / 1000) : Infinity);
-  // Senders carry a 6-digit index, so at most 10^6 per run; a window run
-  // that gets there ends early (its rates stay right: they divide by the time taken).
-  const capacity = Math.min(k_max_per_run, cap);
+  // Senders carry a 6-digit index, so at most 10^6 deliver_sm per run (and
+  // reports: a part's reference is the report's index); a window run that
+  // gets there ends early (its rates stay right: they divide by the time taken).
+  const capacity = Math.min(Math.floor(k_max_per_run / parts), cap) * parts;
   return new Promise((resolve) => {
     g_run = {
-      phase, mode, rate, maxOutstanding, durationMs, ackTimeoutMs, resolve,
+      phase, mode, rate, maxOutstanding, durationMs, ackTimeoutMs, resolve, parts,
       limit: capacity,
       firstSequence: g_next_sequence,
       sentAt: new Float64Array(capacity),
       latencies: new Float64Array(capacity),
-      sent: 0, acked: 0, outstanding: 0, stray: 0, rejected: {}, rejectedCount: 0, windowStalls: 0,
+      partsAcked: parts === 1 ? null : new Uint8Array(capacity / parts),
+      pieces: null,
+      sent: 0, acked: 0, reports: 0, outstanding: 0, stray: 0, rejected: {}, rejectedCount: 0, windowStalls: 0,
       sessionLost: false, sendingDone: false, finished: false,
       startAt: performance.now(), startEpochMs: epochMs(), lastAckAt: null, sendEndAt: null, lastSendAt: null,
       cpuStart: process.cpuUsage(), timer: null, ackTimer: null,
