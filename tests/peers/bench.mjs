@@ -1,26 +1,43 @@
-// The benchmark behind scripts/bench: laporsmsd between a load-generating
-// SMSC (bench-load.mjs, its own process) and the LAPOR! API double (in this
-// process), one fresh stack and database per scenario, on the real disk.
+// The benchmark behind scripts/bench: laporsmsd and Kannel 1.4.5 side by
+// side, each between the same load-generating SMSC (bench-load.mjs, its own
+// process) and the same LAPOR! API double (in this process), one fresh stack
+// and store per run, on the real disk, in alternating rounds.
 //
-//   node tests/peers/bench.mjs --laporsmsd PATH [--laporctl PATH] [--quick]
-//        [--only NAME[,NAME]] [--adapter lapor-xml|rest-json] [--concurrency N]
-//        [--log-level info] [--dir DIR] [--keep]
+//   node tests/peers/bench.mjs --laporsmsd PATH [--laporctl PATH]
+//        [--bearerbox PATH --smsbox PATH] [--quick] [--rounds N]
+//        [--only NAME[,NAME]] [--targets T[,T]] [--all] [--adapter lapor-xml|rest-json]
+//        [--concurrency N] [--log-level info] [--dir DIR] [--keep]
 //
-// Scenarios: MO offered on a schedule at 100, 1,000 and 10,000 per second
-// (synchronous = full), and as fast as they are acknowledged with 100
-// deliver_sm outstanding (synchronous = full and normal). For each: MO
-// acknowledged per second, deliver_sm → deliver_sm_resp latency seen by the
-// SMSC, end-to-end throughput (every report forwarded upstream and both its
-// replies submitted), the daemon's CPU time per report and peak RSS, and the
-// CPU the load generator and the API double spent, so a saturated peer shows.
+// Scenarios, each run against laporsmsd with synchronous = full, with
+// synchronous = normal, and against Kannel (bearerbox + smsbox with the config
+// of tests/peers/kannel/, which has no such setting and never fsyncs): GSM
+// single-part reports as fast as they are acknowledged with 10 deliver_sm
+// outstanding, UCS-2 three-part reports (UDH) the same way, and GSM reports
+// offered on a schedule at 100 and 1,000 per second. laporsmsd-only scenarios
+// (--all, or by name with --only): 10,000 per second offered, and a window of
+// 100 with synchronous = full and normal.
 //
-// Prints a Markdown report and writes it to bench-results.md in the work
-// directory (printed). Everything runs on 127.0.0.1 with ports chosen at run
-// time, every wait is bounded, and everything started is stopped at the end.
+// For each run: deliver_sm → deliver_sm_resp latency seen by the SMSC,
+// end-to-end reports per second (every report posted to the API double and
+// its replies submitted: two from laporsmsd, `received` and `forwarded`, one
+// from Kannel, the API's answer), the CPU time of the gateway's processes per
+// report (utime + stime from /proc of laporsmsd, or of bearerbox + smsbox,
+// children included), their peak RSS (VmHWM, summed), and the CPU the load
+// generator and the API double spent, so a saturated peer shows. Per scenario
+// and gateway: the median and the spread (min–max) over the rounds, and the
+// ratios laporsmsd / Kannel.
+//
+// Prints a Markdown report and writes it to bench-results.md, and every run
+// and summary to bench-results.json, in the work directory (both printed).
+// Everything runs on 127.0.0.1 with ports chosen at run time, every wait is
+// bounded, and everything started is stopped at the end (also on an error or
+// Ctrl-C).
 
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, statSync, statfsSync, writeSync } from 'node:fs';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -29,31 +46,46 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { ApiDouble } from './api-double.mjs';
-import { laporctl, sqlite, writeConfig } from '../integration/harness.mjs';
+import { freePort, laporctl, sqlite, writeConfig } from '../integration/harness.mjs';
 
 const k_here = path.dirname(fileURLToPath(import.meta.url));
 const k_repo = path.resolve(k_here, '..', '..');
+const k_kannel_template = path.join(k_here, 'kannel', 'kannel.conf');
 const k_tmpfs_magic = 0x01021994;
 const k_ramfs_magic = 0x858458f6;
 const k_clock_ticks = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in these
 const k_warmup_reports = 200;
 const k_bind_timeout_ms = 20000;
 const k_stop_timeout_ms = 20000;
+const k_busy_pct = 80; // a peer above this share of a core may be what limits a run
+
+// What a run is against. Kannel has no synchronous setting: it never fsyncs.
+const k_targets = Object.freeze({
+  'laporsmsd-full': { gateway: 'laporsmsd', synchronous: 'full', label: 'laporsmsd, synchronous = full', repliesPerReport: 2 },
+  kannel: { gateway: 'kannel', synchronous: null, label: 'Kannel 1.4.5', repliesPerReport: 1 },
+  'laporsmsd-normal': { gateway: 'laporsmsd', synchronous: 'normal', label: 'laporsmsd, synchronous = normal', repliesPerReport: 2 },
+});
+const k_kannel_log_levels = Object.freeze({ debug: 0, info: 1, warning: 2, error: 3 });
 
 // --- options -------------------------------------------------------------------
 
 function usage(code) {
   process.stdout.write(
-    'usage: node tests/peers/bench.mjs --laporsmsd PATH [--laporctl PATH] [--quick]\n' +
-    '         [--only NAME[,NAME]] [--adapter lapor-xml|rest-json] [--concurrency N]\n' +
+    'usage: node tests/peers/bench.mjs --laporsmsd PATH [--laporctl PATH] [--bearerbox PATH --smsbox PATH]\n' +
+    '         [--quick] [--rounds N] [--only NAME[,NAME]] [--targets T[,T]] [--all]\n' +
+    '         [--adapter lapor-xml|rest-json] [--concurrency N]\n' +
     '         [--log-level debug|info|warning|error] [--dir DIR] [--keep]\n' +
-    '  --quick      short runs (a smoke test of the benchmark, not figures to quote)\n' +
-    '  --only       run only the named scenarios: rate-100, rate-1k, rate-10k, max-full, max-normal\n' +
-    '  --adapter    the [upstream] adapter the API double serves (default lapor-xml)\n' +
-    '  --concurrency  [upstream] concurrency (default 8)\n' +
-    '  --log-level  the daemon\'s log_level (default info; its log goes to a file)\n' +
+    '  --quick      one short round (a smoke test of the benchmark, not figures to quote)\n' +
+    '  --rounds     rounds of every scenario against every target (default 3; 1 with --quick)\n' +
+    `  --only       run only the named scenarios: ${scenarios(false).map((s) => s.name).join(', ')}\n` +
+    '  --targets    run only against these: laporsmsd-full, kannel, laporsmsd-normal (default all three)\n' +
+    '  --all        add the laporsmsd-only scenarios (rate-10k, max-full, max-normal) to the default set\n' +
+    '  --bearerbox, --smsbox  Kannel\'s binaries (scripts/bench passes them; needed for the target kannel)\n' +
+    '  --adapter    the [upstream] adapter of laporsmsd (default lapor-xml)\n' +
+    '  --concurrency  laporsmsd\'s [upstream] concurrency (default 8)\n' +
+    '  --log-level  the gateways\' log level (default info; their logs go to files)\n' +
     '  --dir        where the work directory goes (default: os.tmpdir(); must not be tmpfs)\n' +
-    '  --keep       keep every scenario\'s database and daemon log\n');
+    '  --keep       keep every run\'s store and logs\n');
   process.exit(code);
 }
 
@@ -64,8 +96,13 @@ function options() {
       options: {
         laporsmsd: { type: 'string' },
         laporctl: { type: 'string' },
+        bearerbox: { type: 'string' },
+        smsbox: { type: 'string' },
         quick: { type: 'boolean', default: false },
+        rounds: { type: 'string' },
         only: { type: 'string' },
+        targets: { type: 'string' },
+        all: { type: 'boolean', default: false },
         adapter: { type: 'string', default: 'lapor-xml' },
         concurrency: { type: 'string', default: '8' },
         'log-level': { type: 'string', default: 'info' },
@@ -99,6 +136,23 @@ function options() {
     process.stderr.write('--concurrency must be an integer from 1 to 64 ([upstream] concurrency)\n');
     usage(64);
   }
+  o.rounds = Number(o.rounds ?? (o.quick ? 1 : 3));
+  if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 50) {
+    process.stderr.write('--rounds must be an integer from 1 to 50\n');
+    usage(64);
+  }
+  o.targets = o.targets ? o.targets.split(',').filter(Boolean) : Object.keys(k_targets);
+  for (const t of o.targets) {
+    if (!k_targets[t]) {
+      process.stderr.write(`--targets: unknown target ${t}; known: ${Object.keys(k_targets).join(', ')}\n`);
+      usage(64);
+    }
+  }
+  if (o.targets.includes('kannel') && (!o.bearerbox || !o.smsbox)) {
+    process.stderr.write('the target kannel needs --bearerbox PATH and --smsbox PATH (scripts/bench passes them), ' +
+      'or leave it out with --targets laporsmsd-full,laporsmsd-normal\n');
+    usage(64);
+  }
   o.laporsmsd = path.resolve(o.laporsmsd);
   if (o.laporctl) {
     o.laporctl = path.resolve(o.laporctl);
@@ -106,35 +160,82 @@ function options() {
   return o;
 }
 
+// `side`: run against every target; `targets`: only these (laporsmsd-only
+// scenarios, not in the default set). `parts` 3: UCS-2 reports in three
+// concatenated deliver_sm; `rate` counts reports; `window` counts deliver_sm.
 function scenarios(quick) {
   const d = quick ? 2000 : 10000;
-  const idleMs = quick ? 1000 : 5000;
+  const idleMs = quick ? 500 : 3000;
   // An SMSC keeps sending on schedule while answers are late, up to its own
   // window; 10,000 outstanding is a second of the highest rate offered.
   const rateWindow = 10000;
   return [
-    { name: 'rate-100', mode: 'rate', rate: 100, window: rateWindow, durationMs: d, synchronous: 'full', idleMs },
-    { name: 'rate-1k', mode: 'rate', rate: 1000, window: rateWindow, durationMs: d, synchronous: 'full', idleMs },
-    { name: 'rate-10k', mode: 'rate', rate: 10000, window: rateWindow, durationMs: quick ? 1000 : d, synchronous: 'full', idleMs },
-    { name: 'max-full', mode: 'window', window: 100, durationMs: d, synchronous: 'full', idleMs },
-    { name: 'max-normal', mode: 'window', window: 100, durationMs: d, synchronous: 'normal', idleMs },
+    { name: 'gsm-w10', side: true, mode: 'window', window: 10, parts: 1, durationMs: d, idleMs },
+    { name: 'ucs2x3-w10', side: true, mode: 'window', window: 10, parts: 3, durationMs: d, idleMs },
+    { name: 'rate-100', side: true, mode: 'rate', rate: 100, window: rateWindow, parts: 1, durationMs: d, idleMs },
+    { name: 'rate-1k', side: true, mode: 'rate', rate: 1000, window: rateWindow, parts: 1, durationMs: d, idleMs },
+    { name: 'rate-10k', targets: ['laporsmsd-full'], mode: 'rate', rate: 10000, window: rateWindow, parts: 1,
+      durationMs: quick ? 1000 : d, idleMs },
+    { name: 'max-full', targets: ['laporsmsd-full'], mode: 'window', window: 100, parts: 1, durationMs: d, idleMs },
+    { name: 'max-normal', targets: ['laporsmsd-normal'], mode: 'window', window: 100, parts: 1, durationMs: d, idleMs },
   ];
+}
+
+function targetsOf(o, s) {
+  return (s.side ? Object.keys(k_targets) : s.targets).filter((t) => o.targets.includes(t));
 }
 
 // --- /proc ---------------------------------------------------------------------
 
-// utime and stime of a process (all its threads, live and exited) in ms.
-function processCpu(pid) {
+function statFields(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime field 15.
-  const user = (Number(fields[11]) * 1000) / k_clock_ticks;
-  const sys = (Number(fields[12]) * 1000) / k_clock_ticks;
-  return { user, sys, total: user + sys };
+  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-function processCpuMs(pid) {
-  return processCpu(pid).total;
+// `pid` and every live descendant of it.
+function processTree(pid) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const ppid = Number(statFields(entry)[1]);
+      if (!children.has(ppid)) {
+        children.set(ppid, []);
+      }
+      children.get(ppid).push(Number(entry));
+    } catch {
+      // it ended in between
+    }
+  }
+  const out = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift();
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+// CPU time in ms of `pid` and its descendants: utime + stime of each (all
+// its threads, live and exited) and cutime + cstime (its children that ended
+// and were waited for). A process that already ended counts nothing.
+function treeCpu(pid) {
+  let user = 0;
+  let sys = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = statFields(p);
+      user += ((Number(fields[11]) + Number(fields[13])) * 1000) / k_clock_ticks;
+      sys += ((Number(fields[12]) + Number(fields[14])) * 1000) / k_clock_ticks;
+    } catch {
+      // it ended in between
+    }
+  }
+  return { user, sys, total: user + sys };
 }
 
 // Nanosecond CPU time of each live thread: {tid: ns}.
@@ -154,6 +255,19 @@ function threadCpuNs(pid) {
     }
   }
   return out;
+}
+
+// The sum of /proc/<pid>/status `key` (kB) over `pid` and its descendants.
+function treeStatusKb(pid, key) {
+  let sum = 0;
+  for (const p of processTree(pid)) {
+    try {
+      sum += statusKb(p, key) ?? 0;
+    } catch {
+      // it ended in between
+    }
+  }
+  return sum;
 }
 
 function statusKb(pid, key) {
@@ -269,7 +383,7 @@ class LoadGenerator {
 
   waitForBind(timeoutMs) {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`laporsmsd did not bind within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`the gateway did not bind within ${timeoutMs} ms`)), timeoutMs);
       this.#onBound = () => {
         clearTimeout(timer);
         this.#onBound = null;
@@ -312,8 +426,9 @@ class LoadGenerator {
   }
 }
 
-// --- the daemon ------------------------------------------------------------------
+// --- the gateways ----------------------------------------------------------------
 
+// Everything started, each with kill(signal): killed on exit, an error or Ctrl-C.
 const g_children = new Set();
 function killChildren() {
   for (const child of g_children) {
@@ -332,45 +447,68 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-// Starts laporsmsd with stderr going straight to a file: this process hosts
-// the API double and must not spend CPU on the daemon's log lines.
-function startDaemon(bin, configPath, logPath) {
+// Starts `bin` with stdout and stderr going straight to `logPath`: this
+// process hosts the API double and must not spend CPU on a gateway's log
+// lines. With `group`, the program leads a process group of its own and is
+// killed with everything it started.
+function startProcess(name, bin, args, logPath, { group = false } = {}) {
   const fd = openSync(logPath, 'a');
   const env = { ...process.env };
   delete env.JOURNAL_STREAM;
   delete env.LAPORSMS_CONFIG;
-  const child = spawn(bin, ['--config', configPath], { stdio: ['ignore', fd, fd], env });
+  const child = spawn(bin, args, { stdio: ['ignore', fd, fd], env, detached: group });
   closeSync(fd);
-  g_children.add(child);
+  const handle = {
+    kill(signal) {
+      if (group && child.pid) {
+        try {
+          process.kill(-child.pid, signal);
+          return;
+        } catch {
+          // the group is gone: the process itself may still be there
+        }
+      }
+      child.kill(signal);
+    },
+  };
+  g_children.add(handle);
   let exitInfo = null;
   const exited = new Promise((resolve) => {
     child.on('error', (error) => {
       exitInfo = { error: error.message };
-      g_children.delete(child);
+      g_children.delete(handle);
       resolve(exitInfo);
     });
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal };
-      g_children.delete(child);
+      if (!group) {
+        g_children.delete(handle);
+      }
       resolve(exitInfo);
     });
   });
   return {
+    name,
     pid: child.pid,
+    logPath,
     exited,
     get exitInfo() {
       return exitInfo;
     },
-    async stop() {
-      if (exitInfo) {
-        return exitInfo;
+    kill: (signal) => handle.kill(signal),
+    // SIGTERM, then SIGKILL after `timeoutMs`; resolves the exit, or null when it had to be killed.
+    async stop(timeoutMs = k_stop_timeout_ms) {
+      if (!exitInfo) {
+        handle.kill('SIGTERM');
       }
-      child.kill('SIGTERM');
-      const result = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), k_stop_timeout_ms))]);
+      const result = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), timeoutMs))]);
       if (result === null) {
-        child.kill('SIGKILL');
+        handle.kill('SIGKILL');
         await exited;
-        throw new Error(`laporsmsd did not exit within ${k_stop_timeout_ms} ms of SIGTERM; killed`);
+      }
+      if (group) {
+        handle.kill('SIGKILL'); // anything it left in its group
+        g_children.delete(handle);
       }
       return result;
     },
@@ -386,14 +524,161 @@ function logTail(logPath, n = 15) {
   }
 }
 
-// Rejects when `daemon` exits before `promise` settles.
-function whileRunning(daemon, promise, logPath) {
-  return Promise.race([
-    promise,
-    daemon.exited.then((info) => {
-      throw new Error(`laporsmsd exited (${JSON.stringify(info)}); last log lines:\n${logTail(logPath)}`);
-    }),
-  ]);
+// What runScenario needs of a gateway, whichever it is:
+//   processes      [{name, pid, exited, logPath}], the programs started (their
+//                  descendants are found in /proc when measured)
+//   guard(p)       p, rejected when a process of the gateway exits before it settles
+//   stop()         stops every process; resolves {name: exit} and throws when one had to be killed
+function makeGateway(kind, processes) {
+  const anyExit = Promise.race(processes.map((p) => p.exited.then((info) => ({ p, info }))));
+  return {
+    kind,
+    processes,
+    guard(promise) {
+      return Promise.race([
+        promise,
+        anyExit.then(({ p, info }) => {
+          throw new Error(`${p.name} exited (${JSON.stringify(info)}); last log lines:\n${logTail(p.logPath)}`);
+        }),
+      ]);
+    },
+    async stop() {
+      const out = {};
+      const killed = [];
+      // The first process is stopped first (Kannel's bearerbox tells smsbox to go).
+      for (const p of processes) {
+        const info = await p.stop();
+        if (info === null) {
+          killed.push(p.name);
+        }
+        out[p.name] = p.exitInfo;
+      }
+      if (killed.length) {
+        throw new Error(`${killed.join(', ')} did not exit within ${k_stop_timeout_ms} ms of SIGTERM; killed`);
+      }
+      return out;
+    },
+  };
+}
+
+async function startLaporsmsd(o, dir, synchronous, smscPort, api) {
+  const configPath = await writeConfig(dir, {
+    smscPort,
+    apiUrl: api.url,
+    apiToken: api.token,
+    smsc: {
+      name: 'bench',
+      // The SMSC answers at once; neither the submit window nor the rate
+      // may be what limits the replies here.
+      window: 100,
+      submit_rate: 1000000,
+      enquire_link_interval: '30s',
+      response_timeout: '10s',
+    },
+    store: { synchronous },
+    upstream: { adapter: o.adapter, concurrency: o.concurrency, timeout: '10s', retry_min: '1s', retry_max: '5s' },
+    daemon: { log_level: o['log-level'], shutdown_grace: '5s' },
+  });
+  const daemon = startProcess('laporsmsd', o.daemonCopy, ['--config', configPath], path.join(dir, 'laporsmsd.log'));
+  const gateway = makeGateway('laporsmsd', [daemon]);
+  gateway.configPath = configPath;
+  gateway.dbPath = path.join(dir, 'laporsms.db');
+  return gateway;
+}
+
+// tests/peers/kannel/kannel.conf with its {{placeholders}} filled.
+function kannelConfig(values) {
+  const text = readFileSync(k_kannel_template, 'utf8').replace(/\{\{(\w+)\}\}/g, (whole, key) => {
+    if (!(key in values)) {
+      throw new Error(`${k_kannel_template}: no value for {{${key}}}`);
+    }
+    return String(values[key]);
+  });
+  return text;
+}
+
+function httpGet(url, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+// Kannel: bearerbox (bound to the SMSC by the caller's waitForBind), then
+// smsbox once bearerbox takes box connections; resolves once bearerbox's
+// status page shows the smsbox connected.
+async function startKannel(o, dir, smscPort, api, bound) {
+  const ports = { admin: await freePort(), smsbox: await freePort(), sendsms: await freePort() };
+  const configPath = path.join(dir, 'kannel.conf');
+  const level = k_kannel_log_levels[o['log-level']];
+  await writeFile(configPath, kannelConfig({
+    admin_port: ports.admin,
+    smsbox_port: ports.smsbox,
+    sendsms_port: ports.sendsms,
+    smsc_port: smscPort,
+    dir,
+    log_level: level,
+    post_url: api.kannelUrl,
+  }), { mode: 0o600 });
+  // -v: what goes to stderr (here the log file); the config's log-level is for log-file, which it has none of.
+  const bearerbox = startProcess('bearerbox', o.bearerbox, ['-v', String(level), configPath],
+    path.join(dir, 'bearerbox.log'), { group: true });
+  const partial = makeGateway('kannel', [bearerbox]);
+  try {
+    await partial.guard(bound);
+    const deadline = Date.now() + k_bind_timeout_ms;
+    while (!(await canConnect(ports.smsbox))) {
+      if (Date.now() > deadline) {
+        throw new Error(`bearerbox took no box connection on port ${ports.smsbox} within ${k_bind_timeout_ms} ms`);
+      }
+      await partial.guard(sleep(50));
+    }
+  } catch (error) {
+    await partial.stop().catch(() => {});
+    throw error;
+  }
+  const smsbox = startProcess('smsbox', o.smsbox, ['-v', String(level), configPath],
+    path.join(dir, 'smsbox.log'), { group: true });
+  const gateway = makeGateway('kannel', [bearerbox, smsbox]);
+  gateway.configPath = configPath;
+  try {
+    const statusUrl = `http://127.0.0.1:${ports.admin}/status.txt?password=bench`;
+    const deadline = Date.now() + k_bind_timeout_ms;
+    for (;;) {
+      const page = await gateway.guard(httpGet(statusUrl, 2000).catch((error) => ({ status: 0, body: error.message })));
+      if (page.status === 200 && /smsbox:[^\n]*on-line/i.test(page.body)) {
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`smsbox did not connect to bearerbox within ${k_bind_timeout_ms} ms; ` +
+          `bearerbox status: ${page.status} ${page.body.slice(0, 300)}`);
+      }
+      await gateway.guard(sleep(100));
+    }
+  } catch (error) {
+    await gateway.stop().catch(() => {});
+    throw error;
+  }
+  return gateway;
 }
 
 // --- the API double, counting by sender ---------------------------------------------
@@ -442,11 +727,26 @@ async function waitPosts(counts, phase, n, timeoutMs) {
   return counts.phase(phase).posts >= n;
 }
 
-// --- one scenario ----------------------------------------------------------------------
 
-async function runScenario(o, base, s) {
-  const dir = await mkdtemp(path.join(base, `${s.name}-`));
-  const logPath = path.join(dir, 'laporsmsd.log');
+// --- one run ---------------------------------------------------------------------------
+
+// Per-process and whole-gateway CPU of `gateway` now.
+function gatewayCpu(gateway) {
+  const per = {};
+  let user = 0;
+  let sys = 0;
+  for (const p of gateway.processes) {
+    const c = treeCpu(p.pid);
+    per[p.name] = c.total;
+    user += c.user;
+    sys += c.sys;
+  }
+  return { user, sys, total: user + sys, per };
+}
+
+async function runScenario(o, base, s, targetName, round) {
+  const target = k_targets[targetName];
+  const dir = await mkdtemp(path.join(base, `r${round}-${s.name}-${targetName}-`));
   const cleanups = [];
   let failed = true;
   try {
@@ -460,99 +760,116 @@ async function runScenario(o, base, s) {
     const smscPort = await gen.start();
     cleanups.push(() => gen.stop());
 
-    const configPath = await writeConfig(dir, {
-      smscPort,
-      apiUrl: api.url,
-      apiToken: api.token,
-      smsc: {
-        name: 'bench',
-        // The SMSC answers at once; neither the submit window nor the rate
-        // may be what limits the replies here.
-        window: 100,
-        submit_rate: 1000000,
-        enquire_link_interval: '30s',
-        response_timeout: '10s',
-      },
-      store: { synchronous: s.synchronous },
-      upstream: { adapter: o.adapter, concurrency: o.concurrency, timeout: '10s', retry_min: '1s', retry_max: '5s' },
-      daemon: { log_level: o['log-level'], shutdown_grace: '5s' },
-    });
     const bound = gen.waitForBind(k_bind_timeout_ms);
-    const daemon = startDaemon(o.daemonCopy, configPath, logPath);
-    cleanups.push(() => daemon.stop());
-    await whileRunning(daemon, bound, logPath);
+    bound.catch(() => {}); // awaited below; a start that fails first must not leave it unhandled
+    let gateway;
+    if (target.gateway === 'kannel') {
+      gateway = await startKannel(o, dir, smscPort, api, bound);
+    } else {
+      gateway = await startLaporsmsd(o, dir, target.synchronous, smscPort, api);
+    }
+    let stopped = null;
+    cleanups.push(async () => {
+      if (!stopped) {
+        await gateway.stop();
+      }
+    });
+    await gateway.guard(bound);
+    // The replies each report gets: laporsmsd `received` and `forwarded`, Kannel one (counted as `forwarded`).
+    const receivedPer = target.gateway === 'laporsmsd' ? 1 : 0;
 
     // Warm-up (phase 0): caches, prepared statements, HTTP keep-alive.
-    const warm = await whileRunning(daemon, gen.request('run', {
-      phase: 0, mode: 'window', maxOutstanding: 10, durationMs: 30000, limit: k_warmup_reports, ackTimeoutMs: 20000,
-    }), logPath);
-    const warmReplies = await whileRunning(daemon, gen.request('waitReplies', {
-      phase: 0, received: warm.acked, forwarded: warm.acked, timeoutMs: 30000,
-    }), logPath);
-    if (warm.acked !== k_warmup_reports || !warmReplies.reached) {
-      throw new Error(`warm-up did not complete: ${warm.acked}/${k_warmup_reports} acknowledged, ` +
-        `${warmReplies.received} received and ${warmReplies.forwarded} forwarded replies`);
+    const warm = await gateway.guard(gen.request('run', {
+      phase: 0, mode: 'window', maxOutstanding: 10, durationMs: 30000, limit: k_warmup_reports, parts: s.parts,
+      ackTimeoutMs: 20000,
+    }));
+    const warmReplies = await gateway.guard(gen.request('waitReplies', {
+      phase: 0, received: warm.reports * receivedPer, forwarded: warm.reports, timeoutMs: 30000,
+    }));
+    if (warm.reports !== k_warmup_reports || !warmReplies.reached) {
+      throw new Error(`warm-up did not complete: ${warm.reports}/${k_warmup_reports} reports acknowledged, ` +
+        `${warmReplies.received} received, ${warmReplies.forwarded} forwarded and ${warmReplies.other} other replies`);
     }
-    await waitPosts(counts, 0, warm.acked, 10000);
+    await waitPosts(counts, 0, warm.reports, 10000);
 
-    // What the daemon spends doing nothing (timers, polling): part of every figure below.
-    const idleStart = { cpu: processCpuMs(daemon.pid), wall: performance.now() };
-    await whileRunning(daemon, sleep(s.idleMs), logPath);
-    const idleCpuPct = (100 * (processCpuMs(daemon.pid) - idleStart.cpu)) / (performance.now() - idleStart.wall);
+    // What the gateway spends doing nothing (timers, polling): part of every figure below.
+    const idleStart = { cpu: gatewayCpu(gateway).total, wall: performance.now() };
+    await gateway.guard(sleep(s.idleMs));
+    const idleCpuPct = (100 * (gatewayCpu(gateway).total - idleStart.cpu)) / (performance.now() - idleStart.wall);
 
     // The measured run (phase 1).
+    const mainPid = gateway.processes[0].pid;
+    const logBytes = () => gateway.processes.reduce((sum, p) => {
+      try {
+        return sum + statSync(p.logPath).size;
+      } catch {
+        return sum;
+      }
+    }, 0);
     const before = {
-      daemonMs: processCpuMs(daemon.pid),
-      daemon: processCpu(daemon.pid),
-      threads: threadCpuNs(daemon.pid),
-      genMs: processCpuMs(gen.pid),
+      logBytes: logBytes(),
+      cpu: gatewayCpu(gateway),
+      threads: target.gateway === 'laporsmsd' ? threadCpuNs(mainPid) : {},
+      genMs: treeCpu(gen.pid).total,
       self: process.cpuUsage(),
       machine: machineJiffies(),
       wall: performance.now(),
     };
-    const run = await whileRunning(daemon, gen.request('run', {
-      phase: 1, mode: s.mode, rate: s.rate, maxOutstanding: s.window, durationMs: s.durationMs, ackTimeoutMs: 60000,
-    }), logPath);
-    const drainMs = Math.min(600000, Math.max(60000, run.acked * 5));
-    const replies = await whileRunning(daemon, gen.request('waitReplies', {
-      phase: 1, received: run.acked, forwarded: run.acked, timeoutMs: drainMs,
-    }, drainMs + 10000), logPath);
-    await waitPosts(counts, 1, run.acked, replies.reached ? 10000 : 0);
+    const run = await gateway.guard(gen.request('run', {
+      phase: 1, mode: s.mode, rate: s.rate, maxOutstanding: s.window, durationMs: s.durationMs, parts: s.parts,
+      ackTimeoutMs: 60000,
+    }));
+    const drainMs = Math.min(600000, Math.max(60000, run.reports * 5));
+    const replies = await gateway.guard(gen.request('waitReplies', {
+      phase: 1, received: run.reports * receivedPer, forwarded: run.reports, timeoutMs: drainMs,
+    }, drainMs + 10000));
+    await waitPosts(counts, 1, run.reports, replies.reached ? 10000 : 0);
     const after = {
-      daemonMs: processCpuMs(daemon.pid),
-      daemon: processCpu(daemon.pid),
-      threads: threadCpuNs(daemon.pid),
-      genMs: processCpuMs(gen.pid),
+      logBytes: logBytes(),
+      cpu: gatewayCpu(gateway),
+      threads: target.gateway === 'laporsmsd' ? threadCpuNs(mainPid) : {},
+      genMs: treeCpu(gen.pid).total,
       self: process.cpuUsage(before.self),
       machine: machineJiffies(),
       wall: performance.now(),
     };
-    const rssPeakKb = statusKb(daemon.pid, 'VmHWM');
-    const rssNowKb = statusKb(daemon.pid, 'VmRSS');
+    const rssPeakKb = gateway.processes.reduce((sum, p) => sum + treeStatusKb(p.pid, 'VmHWM'), 0);
+    const rssNowKb = gateway.processes.reduce((sum, p) => sum + treeStatusKb(p.pid, 'VmRSS'), 0);
     counts.flushRequests();
 
     const wallMs = after.wall - before.wall;
-    const daemonCpuMs = after.daemonMs - before.daemonMs;
+    const cpuMs = after.cpu.total - before.cpu.total;
     const threadMs = Object.entries(after.threads)
-      .map(([tid, ns]) => ({ tid, ms: (ns - (before.threads[tid] ?? 0)) / 1e6, main: String(daemon.pid) === tid }))
+      .map(([tid, ns]) => ({ tid, ms: (ns - (before.threads[tid] ?? 0)) / 1e6, main: String(mainPid) === tid }))
       .filter((t) => t.ms >= 1)
       .sort((a, b) => b.ms - a.ms);
+    const processPct = Object.fromEntries(Object.keys(after.cpu.per)
+      .map((name) => [name, (100 * (after.cpu.per[name] - before.cpu.per[name])) / wallMs]));
     const posts = counts.phase(1);
-    const endAt = replies.reached ? Math.max(replies.lastForwardedAt, replies.lastReceivedAt) : null;
-    const stored = await sqlite(path.join(dir, 'laporsms.db'),
-      `SELECT count(*) AS n FROM reports WHERE msisdn LIKE '6281201%'`).then((rows) => rows[0].n).catch((e) => `? (${e.message})`);
+    const endAt = replies.reached ? Math.max(replies.lastForwardedAt, replies.lastReceivedAt ?? 0) : null;
+    let stored = null;
     let queues = null;
     let store = null;
-    if (o.laporctl) {
-      const st = await laporctl(configPath, ['--json', 'status'], { timeoutMs: 30000 })
-        .catch((error) => ({ error }));
-      queues = st.error ? { error: st.error.message.slice(0, 120) }
-        : st.json?.queues ?? { error: `no queues in ${st.stdout.slice(0, 80)}` };
-      store = st.json?.store ?? null; // writer transactions and tasks since start (warm-up included)
+    if (target.gateway === 'laporsmsd') {
+      stored = await sqlite(gateway.dbPath, `SELECT count(*) AS n FROM reports WHERE msisdn LIKE '6281201%'`)
+        .then((rows) => rows[0].n).catch((e) => `? (${e.message})`);
+      if (o.laporctl) {
+        const st = await laporctl(gateway.configPath, ['--json', 'status'], { timeoutMs: 30000 })
+          .catch((error) => ({ error }));
+        queues = st.error ? { error: st.error.message.slice(0, 120) }
+          : st.json?.queues ?? { error: `no queues in ${st.stdout.slice(0, 80)}` };
+        store = st.json?.store ?? null; // writer transactions and tasks since start (warm-up included)
+      }
     }
-
+    const n = run.reports;
     const result = {
       ...s,
+      round,
+      target: targetName,
+      gateway: target.gateway,
+      label: target.label,
+      synchronous: target.synchronous,
+      repliesPerReport: target.repliesPerReport,
       run,
       replies,
       posts: posts.posts,
@@ -562,13 +879,14 @@ async function runScenario(o, base, s) {
       queues,
       store,
       e2eSeconds: endAt ? (endAt - run.startEpochMs) / 1000 : null,
-      e2ePerSec: endAt ? run.acked / ((endAt - run.startEpochMs) / 1000) : null,
+      e2ePerSec: endAt ? n / ((endAt - run.startEpochMs) / 1000) : null,
       wallMs,
-      daemonCpuMs,
-      daemonCpuUsPerReport: run.acked ? (daemonCpuMs * 1000) / run.acked : null,
-      daemonUserUsPerReport: run.acked ? ((after.daemon.user - before.daemon.user) * 1000) / run.acked : null,
-      daemonSysUsPerReport: run.acked ? ((after.daemon.sys - before.daemon.sys) * 1000) / run.acked : null,
-      daemonCpuPct: (100 * daemonCpuMs) / wallMs,
+      cpuMs,
+      cpuUsPerReport: n ? (cpuMs * 1000) / n : null,
+      userUsPerReport: n ? ((after.cpu.user - before.cpu.user) * 1000) / n : null,
+      sysUsPerReport: n ? ((after.cpu.sys - before.cpu.sys) * 1000) / n : null,
+      cpuPct: (100 * cpuMs) / wallMs,
+      processPct,
       idleCpuPct,
       threadMs,
       genCpuMs: after.genMs - before.genMs,
@@ -579,10 +897,11 @@ async function runScenario(o, base, s) {
       machineBusyPct: (100 * (after.machine.busy - before.machine.busy)) / (after.machine.total - before.machine.total),
       rssPeakMiB: rssPeakKb / 1024,
       rssEndMiB: rssNowKb / 1024,
-      logPath,
+      logBytesPerReport: n ? (after.logBytes - before.logBytes) / n : null,
+      logPaths: gateway.processes.map((p) => p.logPath),
     };
-    const stopInfo = await daemon.stop();
-    result.daemonExit = stopInfo;
+    stopped = true;
+    result.exit = await gateway.stop();
     failed = false;
     return result;
   } finally {
@@ -595,6 +914,100 @@ async function runScenario(o, base, s) {
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+// --- summary ---------------------------------------------------------------------------
+
+function stat(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) {
+    return null;
+  }
+  const mid = Math.floor(v.length / 2);
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1], n: v.length };
+}
+
+// The figures summarised per scenario and target, and how each is read off a run.
+const k_figures = Object.freeze({
+  e2ePerSec: (r) => r.e2ePerSec,
+  ackedPerSec: (r) => r.run.ackedPerSec,
+  ackP50: (r) => r.run.latencyMs.p50,
+  ackP99: (r) => r.run.latencyMs.p99,
+  ackMax: (r) => r.run.latencyMs.max,
+  cpuUsPerReport: (r) => r.cpuUsPerReport,
+  rssPeakMiB: (r) => r.rssPeakMiB,
+  cpuPct: (r) => r.cpuPct,
+  idleCpuPct: (r) => r.idleCpuPct,
+  genRunCpuPct: (r) => r.genRunCpuPct,
+  apiCpuPct: (r) => r.apiCpuPct,
+  machineBusyPct: (r) => r.machineBusyPct,
+});
+// The ratios laporsmsd / Kannel reported, each of the medians and per round.
+const k_ratio_figures = Object.freeze(['e2ePerSec', 'ackP50', 'ackP99', 'ackMax', 'cpuUsPerReport', 'rssPeakMiB']);
+
+function summarize(list, results, nproc) {
+  const summary = [];
+  for (const s of list) {
+    const rows = [];
+    for (const t of s.targets) {
+      const runs = results.filter((r) => r.name === s.name && r.target === t);
+      if (!runs.length) {
+        continue;
+      }
+      const figures = {};
+      for (const [key, read] of Object.entries(k_figures)) {
+        figures[key] = stat(runs.map(read));
+      }
+      rows.push({ target: t, label: k_targets[t].label, repliesPerReport: k_targets[t].repliesPerReport,
+        runs: runs.length, figures });
+    }
+    // laporsmsd / Kannel: of the medians, and the spread of the ratios of the runs of one round.
+    const ratios = [];
+    const kannel = rows.find((row) => row.target === 'kannel');
+    for (const row of rows) {
+      if (!kannel || row === kannel) {
+        continue;
+      }
+      const ratio = { target: row.target, vs: 'kannel', of: {} };
+      for (const key of k_ratio_figures) {
+        const a = row.figures[key]?.median;
+        const b = kannel.figures[key]?.median;
+        const perRound = [];
+        for (const r of results.filter((x) => x.name === s.name && x.target === row.target)) {
+          const k = results.find((x) => x.name === s.name && x.target === 'kannel' && x.round === r.round);
+          const ka = k ? k_figures[key](k) : null;
+          const ra = k_figures[key](r);
+          if (typeof ka === 'number' && ka > 0 && typeof ra === 'number') {
+            perRound.push(ra / ka);
+          }
+        }
+        ratio.of[key] = {
+          ofMedians: typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null,
+          perRound: stat(perRound),
+        };
+      }
+      ratios.push(ratio);
+    }
+    // Peers near a core's worth of CPU may be what limits a run, not the gateway.
+    const bottlenecks = [];
+    for (const row of rows) {
+      const gen = row.figures.genRunCpuPct;
+      const api = row.figures.apiCpuPct;
+      if (gen && gen.max > k_busy_pct) {
+        bottlenecks.push({ target: row.target, peer: 'load generator', pct: gen });
+      }
+      if (api && api.max > k_busy_pct) {
+        bottlenecks.push({ target: row.target, peer: 'API double', pct: api });
+      }
+      const busy = row.figures.machineBusyPct;
+      if (busy && busy.median > 90) {
+        bottlenecks.push({ target: row.target, peer: `the machine (${nproc} CPUs)`, pct: busy });
+      }
+    }
+    summary.push({ name: s.name, offered: offered(s), rows, ratios, bottlenecks });
+  }
+  return summary;
 }
 
 // --- report --------------------------------------------------------------------------
@@ -613,13 +1026,36 @@ function ms(x) {
   return x < 10 ? f(x, 2) : x < 100 ? f(x, 1) : f(x, 0);
 }
 
-function offered(r) {
-  return r.mode === 'rate' ? `${f(r.rate)}/s` : `max, window ${r.window}`;
+function ratioText(x) {
+  if (x === null || x === undefined) {
+    return '–';
+  }
+  return x < 10 ? f(x, 2) : f(x, 1);
 }
 
-function report({ o, machine, fsync, version, results, errors, started, finished, command, base }) {
+// "median (min–max)", or the one value of a single run.
+function spread(st, fmt = (x) => f(x)) {
+  if (!st) {
+    return '–';
+  }
+  if (st.n === 1 || st.min === st.max) {
+    return fmt(st.median);
+  }
+  return `${fmt(st.median)} (${fmt(st.min)}–${fmt(st.max)})`;
+}
+
+function offered(r) {
+  const kind = r.parts === 3 ? 'UCS-2, 3 parts' : 'GSM, 1 part';
+  return r.mode === 'rate' ? `${f(r.rate)}/s, ${kind}` : `max, window ${r.window}, ${kind}`;
+}
+
+function runLabel(r) {
+  return `${r.name} r${r.round} ${r.target}`;
+}
+
+function report({ o, machine, fsync, version, kannelVersion, results, summary, errors, started, finished, command, base }) {
   const lines = [];
-  lines.push(`# laporsmsd benchmark${o.quick ? ' (quick: smoke run, not figures to quote)' : ''}`);
+  lines.push(`# laporsmsd and Kannel, side by side${o.quick ? ' (quick: smoke run, not figures to quote)' : ''}`);
   lines.push('');
   lines.push(`- command: \`${command}\``);
   lines.push(`- node command: \`node ${path.relative(k_repo, fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(' ')}\``);
@@ -629,38 +1065,107 @@ function report({ o, machine, fsync, version, results, errors, started, finished
   lines.push(`- store: ${base} on ${machine.fsType}; fdatasync of 4 KiB there: p50 ${ms(fsync.p50)} ms, p99 ${ms(fsync.p99)} ms`);
   lines.push(`- laporsmsd: ${version}, ${o.laporsmsd} built ${o.builtAt.toISOString()} (checkout ${machine.commit}); log_level ${o['log-level']} to a file; ` +
     `upstream ${o.adapter}, concurrency ${o.concurrency}; SMPP submit window 100, submit_rate unlimited`);
-  lines.push(`- each scenario: fresh database, ${k_warmup_reports} MO warm-up (not counted), then the run; every MO is a ` +
-    '`LAPORYAI` report from its own sender, so each one is stored, forwarded once and answered with `received` and `forwarded`');
+  if (kannelVersion) {
+    lines.push(`- Kannel: ${kannelVersion} (${o.bearerbox}, ${o.smsbox}), config ${path.relative(k_repo, k_kannel_template)}: ` +
+      `transceiver bind, store-type file (never fsync'd), max-pending-submits 100, an sms-service for LAPORYAI posting to ` +
+      `the API double (post-url); log level ${o['log-level']} to a file`);
+  }
+  lines.push(`- ${o.rounds} round(s), alternating: in each round every scenario runs against ${o.targets.join(', ')} in turn`);
+  lines.push(`- each run: fresh stack and store, ${k_warmup_reports} reports warm-up (not counted), then the run; every MO is a ` +
+    '`LAPORYAI` report from its own sender. laporsmsd stores it, forwards it once and answers it twice ' +
+    '(`received`, then `forwarded` with the tracking id); Kannel stores it, posts it once and answers it once (the ' +
+    'API\'s answer is the reply). End to end means every report posted and all its replies submitted: two SMS a report ' +
+    'for laporsmsd, one for Kannel');
   lines.push('');
-  lines.push('| scenario | synchronous | offered | sent MO/s | acked MO/s | ack p50 ms | p95 ms | p99 ms | max ms | end-to-end reports/s | daemon CPU µs/report (user + sys) | daemon CPU % | peak RSS MiB |');
+  lines.push('Medians over the rounds, (min–max) when they differ:');
+  lines.push('');
+  lines.push('| scenario | offered | gateway | replies per report | end-to-end reports/s | ack p50 ms | ack p99 ms | ack max ms | CPU µs per report | peak RSS MiB |');
+  lines.push('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const sc of summary) {
+    for (const row of sc.rows) {
+      const g = row.figures;
+      lines.push(`| ${sc.name} | ${sc.offered} | ${row.label} | ${row.repliesPerReport} | ${spread(g.e2ePerSec)} | ` +
+        `${spread(g.ackP50, ms)} | ${spread(g.ackP99, ms)} | ${spread(g.ackMax, ms)} | ${spread(g.cpuUsPerReport)} | ` +
+        `${spread(g.rssPeakMiB, (x) => f(x, 1))} |`);
+    }
+  }
+  const ratioRows = summary.flatMap((sc) => sc.ratios.map((ra) => ({ sc, ra })));
+  if (ratioRows.length) {
+    lines.push('');
+    lines.push('Ratios laporsmsd / Kannel, of the medians (min–max of the ratios within each round). End-to-end above 1 ' +
+      'is laporsmsd faster; latency, CPU and RSS below 1 are laporsmsd cheaper:');
+    lines.push('');
+    lines.push('| scenario | laporsmsd | end-to-end reports/s | ack p50 | ack p99 | ack max | CPU per report | peak RSS |');
+    lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const { sc, ra } of ratioRows) {
+      const cell = (key) => {
+        const x = ra.of[key];
+        const pr = x.perRound;
+        return pr && pr.n > 1 ? `${ratioText(x.ofMedians)} (${ratioText(pr.min)}–${ratioText(pr.max)})` : ratioText(x.ofMedians);
+      };
+      lines.push(`| ${sc.name} | synchronous = ${k_targets[ra.target].synchronous} | ${cell('e2ePerSec')} | ${cell('ackP50')} | ` +
+        `${cell('ackP99')} | ${cell('ackMax')} | ${cell('cpuUsPerReport')} | ${cell('rssPeakMiB')} |`);
+    }
+  }
+  lines.push('');
+  lines.push(`Where the CPU went (medians; 100 % = one core, the machine has ${machine.nproc}): the gateway's processes, the load ` +
+    'generator while it sent, the API double (this process) and the whole machine:');
+  lines.push('');
+  lines.push('| scenario | gateway | gateway % | gateway idle % | load generator % | API double % | machine busy % of all CPUs |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const sc of summary) {
+    for (const row of sc.rows) {
+      const g = row.figures;
+      lines.push(`| ${sc.name} | ${row.label} | ${spread(g.cpuPct)} | ${spread(g.idleCpuPct, (x) => f(x, 1))} | ` +
+        `${spread(g.genRunCpuPct)} | ${spread(g.apiCpuPct)} | ${spread(g.machineBusyPct)} |`);
+    }
+  }
+  const bottlenecks = summary.flatMap((sc) => sc.bottlenecks.map((b) => ({ sc, b })));
+  lines.push('');
+  if (bottlenecks.length) {
+    lines.push(`Where a peer or the machine may be what limits the figures (a peer over ${k_busy_pct} % of a core in some run, ` +
+      'or the machine over 90 % busy):');
+    lines.push('');
+    for (const { sc, b } of bottlenecks) {
+      lines.push(`- ${sc.name}, ${k_targets[b.target].label}: ${b.peer} busy ${spread(b.pct)} %`);
+    }
+  } else {
+    lines.push(`No peer reached ${k_busy_pct} % of a core and the machine was never over 90 % busy: the figures are the gateways'.`);
+  }
+
+  lines.push('');
+  lines.push('## Every run');
+  lines.push('');
+  lines.push('| run | synchronous | offered | sent deliver_sm/s | acked deliver_sm/s | ack p50 ms | p95 ms | p99 ms | max ms | end-to-end reports/s | CPU µs/report (user + sys) | gateway CPU % (per process) | peak RSS MiB |');
   lines.push('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     const l = r.run.latencyMs;
-    lines.push(`| ${r.name} | ${r.synchronous} | ${offered(r)} | ${f(r.run.offeredPerSec)} | ${f(r.run.ackedPerSec)} | ` +
+    const per = Object.entries(r.processPct);
+    const perText = per.length > 1 ? ` (${per.map(([name, pct]) => `${name} ${f(pct)}`).join(' + ')})` : '';
+    lines.push(`| ${runLabel(r)} | ${r.synchronous ?? 'never fsyncs'} | ${offered(r)} | ${f(r.run.offeredPerSec)} | ${f(r.run.ackedPerSec)} | ` +
       `${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.max)} | ${f(r.e2ePerSec)} | ` +
-      `${f(r.daemonCpuUsPerReport)} (${f(r.daemonUserUsPerReport)} + ${f(r.daemonSysUsPerReport)}) | ` +
-      `${f(r.daemonCpuPct)} | ${f(r.rssPeakMiB, 1)} |`);
+      `${f(r.cpuUsPerReport)} (${f(r.userUsPerReport)} + ${f(r.sysUsPerReport)}) | ${f(r.cpuPct)}${perText} | ${f(r.rssPeakMiB, 1)} |`);
   }
   lines.push('');
-  lines.push('Where the CPU went, over each run from the first MO until the last reply was submitted ' +
-    `(100 % = one core; the machine has ${machine.nproc}, so ${machine.nproc * 100} % in all). "idle" is the daemon bound ` +
-    'and doing nothing, sampled before the run; "other" is whatever else ran on the machine meanwhile, kernel ' +
-    'threads (disk I/O) included:');
+  lines.push('Where the CPU went in each run, from the first MO until the last reply was submitted ' +
+    `(100 % = one core; ${machine.nproc * 100} % in all). "idle" is the gateway connected and doing nothing, sampled before ` +
+    'the run; "other" is whatever else ran on the machine meanwhile, kernel threads (disk I/O) included:');
   lines.push('');
-  lines.push('| scenario | wall s | laporsmsd % | laporsmsd threads % (main first) | laporsmsd idle % | load generator % | API double % | other % |');
-  lines.push('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+  lines.push('| run | wall s | gateway % | laporsmsd threads % (main first) | gateway idle % | load generator % | API double % | other % | gateway log bytes per report |');
+  lines.push('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    const threads = r.threadMs.slice().sort((a, b) => (b.main - a.main) || (b.ms - a.ms))
-      .map((t) => f((100 * t.ms) / r.wallMs)).join(' / ');
-    const others = r.machineBusyPct * machine.nproc - r.daemonCpuPct - r.genCpuPct - r.apiCpuPct;
-    lines.push(`| ${r.name} | ${f(r.wallMs / 1000, 1)} | ${f(r.daemonCpuPct)} | ${threads} | ${f(r.idleCpuPct, 1)} | ` +
-      `${f(r.genCpuPct)} | ${f(r.apiCpuPct)} | ${f(Math.max(0, others))} |`);
+    const threads = r.threadMs.length ? r.threadMs.slice().sort((a, b) => (b.main - a.main) || (b.ms - a.ms))
+      .map((t) => f((100 * t.ms) / r.wallMs)).join(' / ') : '–';
+    const others = r.machineBusyPct * machine.nproc - r.cpuPct - r.genCpuPct - r.apiCpuPct;
+    lines.push(`| ${runLabel(r)} | ${f(r.wallMs / 1000, 1)} | ${f(r.cpuPct)} | ${threads} | ${f(r.idleCpuPct, 1)} | ` +
+      `${f(r.genCpuPct)} | ${f(r.apiCpuPct)} | ${f(Math.max(0, others))} | ${f(r.logBytesPerReport)} |`);
   }
   lines.push('');
-  lines.push('Counts (every acknowledged MO must be stored, posted upstream once and answered twice):');
+  lines.push('Counts (every acknowledged report must be posted upstream once and answered: twice by laporsmsd, stored ' +
+    'in its database; once by Kannel):');
   lines.push('');
-  lines.push('| scenario | sent | acked | rejected | unanswered | stored | posted (distinct) | failed API requests | `received` | `forwarded` | other replies | end-to-end s | queues after | store commits (tasks each), fsynced |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
+  lines.push('| run | deliver_sm sent | acked | rejected | unanswered | reports acked | stored | posted (distinct) | failed API requests | `received` | `forwarded` | other replies | end-to-end s | queues after | store commits (tasks each), fsynced |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
   for (const r of results) {
     const rejected = r.run.rejectedCount
       ? `${r.run.rejectedCount} (${Object.entries(r.run.rejected).map(([st, n]) => `0x${Number(st).toString(16)}: ${n}`).join(', ')})`
@@ -671,7 +1176,8 @@ function report({ o, machine, fsync, version, results, errors, started, finished
     } else if (r.queues) {
       q = `upstream_pending ${r.queues.upstream_pending}, outbound_pending ${r.queues.outbound_pending}`;
     }
-    lines.push(`| ${r.name} | ${f(r.run.sent)} | ${f(r.run.acked)} | ${rejected} | ${f(r.run.unanswered)} | ${typeof r.stored === 'number' ? f(r.stored) : r.stored} | ` +
+    const stored = r.stored === null ? '–' : typeof r.stored === 'number' ? f(r.stored) : r.stored;
+    lines.push(`| ${runLabel(r)} | ${f(r.run.sent)} | ${f(r.run.acked)} | ${rejected} | ${f(r.run.unanswered)} | ${f(r.run.reports)} | ${stored} | ` +
       `${f(r.posts)} (${f(r.distinctPosted)}) | ${f(r.failedRequests)} | ${f(r.replies.received)} | ${f(r.replies.forwarded)} | ` +
       `${f(r.replies.other)} | ${r.e2eSeconds === null ? 'not drained' : f(r.e2eSeconds, 1)} | ${q} | ` +
       `${r.store ? `${f(r.store.transactions)} (${f(r.store.tasks / Math.max(1, r.store.transactions), 1)}), ${f(r.store.fsynced_transactions ?? 0)}` : '–'} |`);
@@ -679,19 +1185,20 @@ function report({ o, machine, fsync, version, results, errors, started, finished
   lines.push('');
   lines.push('How it is measured: the load generator (tests/peers/bench-load.mjs, a separate node process) is the SMSC; ' +
     'it stamps each deliver_sm with `performance.now()` as it writes it and again when the deliver_sm_resp is read, ' +
-    'so the latency includes both event loops and loopback TCP. "offered" runs send on a 1 ms schedule with at most ' +
-    `${f(10000)} deliver_sm unanswered; "max" runs keep exactly the window unanswered. acked MO/s counts ESME_ROK answers ` +
-    'over the sending time (or until the last answer, if later). End-to-end reports/s is acked MO divided by the time from ' +
-    'the first deliver_sm until the last `received`/`forwarded` submit_sm reached the SMSC. Daemon CPU is utime + stime ' +
-    'from /proc/<pid>/stat over that whole time (intake, forwarding and both replies), divided by acked MO; peak RSS is ' +
-    'VmHWM of the daemon at the end of the run (warm-up included).');
+    'so the latency includes both event loops and loopback TCP; a UCS-2 report is three deliver_sm, each with its own latency. ' +
+    '"offered" runs send reports on a 1 ms schedule with at most ' +
+    `${f(10000)} deliver_sm unanswered; "max" runs keep exactly the window of deliver_sm unanswered. End-to-end reports/s is ` +
+    'the reports acknowledged divided by the time from the first deliver_sm until the last reply submit_sm reached the SMSC. ' +
+    'CPU is utime + stime from /proc/<pid>/stat of the gateway\'s processes and their children (laporsmsd; bearerbox + ' +
+    'smsbox) over that whole time (intake, forwarding and every reply), divided by the reports acknowledged; peak RSS is ' +
+    'VmHWM at the end of the run (warm-up included), summed over the processes.');
   for (const r of results) {
     const notes = [];
     if (r.run.windowStalls && r.mode === 'rate') {
       notes.push(`the ${f(r.window)}-outstanding limit held sending back on ${f(r.run.windowStalls)} ticks`);
     }
     if (r.run.hitLimit) {
-      notes.push(`the run stopped early at ${f(r.run.sent)} MO, the most one run can number`);
+      notes.push(`the run stopped early at ${f(r.run.sent)} deliver_sm, the most one run can number`);
     }
     if (r.run.sessionLost) {
       notes.push('the SMPP session was lost during the run');
@@ -699,18 +1206,23 @@ function report({ o, machine, fsync, version, results, errors, started, finished
     if (r.e2eSeconds === null) {
       notes.push('replies did not all arrive within the drain time');
     }
-    if (r.genRunCpuPct > 80) {
+    if (r.replies.other) {
+      notes.push(`${f(r.replies.other)} replies were neither \`received\` nor \`forwarded\``);
+    }
+    if (r.genRunCpuPct > k_busy_pct) {
       notes.push(`the load generator was busy ${f(r.genRunCpuPct)} % of a core while sending: near saturation`);
     }
-    if (r.apiCpuPct > 80) {
+    if (r.apiCpuPct > k_busy_pct) {
       notes.push(`the API double was busy ${f(r.apiCpuPct)} % of a core: near saturation`);
     }
-    if (r.daemonExit && (r.daemonExit.code !== 0 || r.daemonExit.signal)) {
-      notes.push(`laporsmsd exited with ${JSON.stringify(r.daemonExit)} on SIGTERM`);
+    for (const [name, info] of Object.entries(r.exit ?? {})) {
+      if (info && (info.code !== 0 || info.signal)) {
+        notes.push(`${name} exited with ${JSON.stringify(info)} on SIGTERM`);
+      }
     }
     if (notes.length) {
       lines.push('');
-      lines.push(`Note on ${r.name}: ${notes.join('; ')}.`);
+      lines.push(`Note on ${runLabel(r)}: ${notes.join('; ')}.`);
     }
   }
   for (const e of errors) {
@@ -722,6 +1234,17 @@ function report({ o, machine, fsync, version, results, errors, started, finished
 
 // --- main --------------------------------------------------------------------------------
 
+function kannelVersionOf(bin) {
+  try {
+    // `bearerbox --version` prints its version and exits (with status 0 or not, depending on the build).
+    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return /version `([^']+)'/.exec(out)?.[0] ?? out.split('\n')[0];
+  } catch (error) {
+    const out = `${error.stdout ?? ''}${error.stderr ?? ''}`;
+    return /version `([^']+)'/.exec(out)?.[0] ?? `unknown (${error.message.split('\n')[0]})`;
+  }
+}
+
 async function main() {
   const o = options();
   const started = new Date();
@@ -730,6 +1253,18 @@ async function main() {
   if (fsType === k_tmpfs_magic || fsType === k_ramfs_magic) {
     throw new Error(`${parent} is in memory (tmpfs): fsync would cost nothing there; pass --dir on a real disk`);
   }
+  const only = o.only ? new Set(o.only.split(',')) : null;
+  const all = scenarios(o.quick);
+  if (only && [...only].some((name) => !all.some((s) => s.name === name))) {
+    throw new Error(`--only: unknown scenario among ${o.only}; known: ${all.map((s) => s.name).join(', ')}`);
+  }
+  const list = all.filter((s) => (only ? only.has(s.name) : s.side || o.all))
+    .map((s) => ({ ...s, targets: targetsOf(o, s) }))
+    .filter((s) => s.targets.length);
+  if (!list.length) {
+    throw new Error(`nothing to run: no scenario of ${o.only ?? 'the default set'} runs against ${o.targets.join(', ')}`);
+  }
+
   const base = await mkdtemp(path.join(parent, 'laporsms-bench-'));
   // A copy, so a rebuild while the benchmark runs cannot mix two versions.
   const built = statSync(o.laporsmsd);
@@ -747,37 +1282,59 @@ async function main() {
   const fsync = fsyncProbe(base);
   await rm(path.join(base, 'fsync-probe'), { force: true });
   const version = execFileSync(o.daemonCopy, ['--version'], { encoding: 'utf8', timeout: 10000 }).trim();
+  const kannelVersion = o.targets.includes('kannel') ? kannelVersionOf(o.bearerbox) : null;
   const command = process.env.BENCH_COMMAND ?? `node tests/peers/bench.mjs ${process.argv.slice(2).join(' ')}`;
   process.stderr.write(`work directory ${base}\n`);
 
-  const only = o.only ? new Set(o.only.split(',')) : null;
-  const list = scenarios(o.quick).filter((s) => !only || only.has(s.name));
-  if (only && list.length !== only.size) {
-    throw new Error(`--only: unknown scenario among ${o.only}; known: ${scenarios(false).map((s) => s.name).join(', ')}`);
-  }
   const results = [];
   const errors = [];
-  for (const s of list) {
-    process.stderr.write(`${s.name}: ${offered(s)}, synchronous=${s.synchronous}, ${s.durationMs / 1000} s ... `);
-    try {
-      const r = await runScenario(o, base, s);
-      results.push(r);
-      process.stderr.write(`acked ${f(r.run.ackedPerSec)} MO/s, p99 ${ms(r.run.latencyMs.p99)} ms, ` +
-        `end-to-end ${f(r.e2ePerSec)}/s, ${f(r.daemonCpuUsPerReport)} µs CPU/report\n`);
-    } catch (error) {
-      errors.push({ name: s.name, message: error.message });
-      process.stderr.write(`FAILED: ${error.message}\n`);
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const s of list) {
+      for (const t of s.targets) {
+        process.stderr.write(`round ${round}/${o.rounds} ${s.name} ${t}: ${offered(s)}, ${s.durationMs / 1000} s ... `);
+        try {
+          const r = await runScenario(o, base, s, t, round);
+          results.push(r);
+          process.stderr.write(`${f(r.run.reports)} reports, ack p99 ${ms(r.run.latencyMs.p99)} ms, ` +
+            `end-to-end ${f(r.e2ePerSec)}/s, ${f(r.cpuUsPerReport)} µs CPU/report\n`);
+        } catch (error) {
+          errors.push({ name: `${s.name} round ${round} ${t}`, scenario: s.name, target: t, round, message: error.message });
+          process.stderr.write(`FAILED: ${error.message}\n`);
+        }
+      }
     }
   }
   await rm(o.daemonCopy, { force: true });
   if (o.laporctl) {
     await rm(process.env.LAPORCTL, { force: true });
   }
-  const text = report({ o, machine, fsync, version, results, errors, started, finished: new Date(), command, base });
+  const finished = new Date();
+  const summary = summarize(list, results, machine.nproc);
+  const text = report({ o, machine, fsync, version, kannelVersion, results, summary, errors, started, finished, command, base });
   const out = path.join(base, 'bench-results.md');
   await writeFile(out, text);
+  const jsonOut = path.join(base, 'bench-results.json');
+  await writeFile(jsonOut, `${JSON.stringify({
+    command,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    quick: o.quick,
+    rounds: o.rounds,
+    targets: o.targets,
+    machine,
+    fsync,
+    laporsmsd: { version, path: o.laporsmsd, builtAt: o.builtAt.toISOString(), adapter: o.adapter, concurrency: o.concurrency },
+    kannel: kannelVersion ? { version: kannelVersion, bearerbox: o.bearerbox, smsbox: o.smsbox,
+      config: path.relative(k_repo, k_kannel_template) } : null,
+    logLevel: o['log-level'],
+    warmupReports: k_warmup_reports,
+    scenarios: list,
+    summary,
+    runs: results,
+    errors,
+  }, null, 2)}\n`);
   process.stdout.write(text);
-  process.stdout.write(`\nwritten to ${out}\n`);
+  process.stdout.write(`\nwritten to ${out}\nJSON: ${jsonOut}\n`);
   return errors.length ? 1 : 0;
 }
 
