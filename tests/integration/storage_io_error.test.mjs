@@ -163,7 +163,21 @@ async function ioErrorEpisode({ crash }) {
         stored.set(msisdn(n), reportText(n));
       }
       const recoveredMs = Date.now() - clearedAt;
-      assert.equal(linesMatching(daemon, /store: writes succeed again/).length, 1, 'the recovery is logged');
+      // Each episode is one error line and one recovery line, in turn, ending
+      // recovered. A write-back that failed during the fault may surface only
+      // at the next fsync after it cleared (the kernel reports it once): a
+      // second, short episode, answered with temporary errors like the first
+      // (seen once in CI). What was acknowledged is judged below either way.
+      const episodes = linesMatching(daemon, /store: (cannot write|writes succeed again)/)
+        .map((line) => (/cannot write/.test(line) ? 'error' : 'recovered'));
+      assert.ok(episodes.length >= 2 && episodes.length <= 4 &&
+        episodes.every((kind, k) => kind === (k % 2 === 0 ? 'error' : 'recovered')),
+        `one or two episodes, each an error then its recovery: ${episodes.join(', ')}`);
+      const corrupt = linesMatching(daemon, /malformed/);
+      if (corrupt.length > 0) {
+        process.stderr.write(`# I/O errors: ${corrupt.length} "malformed" lines after the fault ` +
+          `(${episodes.length / 2} episodes); first: ${corrupt[0]}\n`);
+      }
 
       const { outOfOrder } = await judgeByPeers({ sim, api, daemon, stored });
       const complaints = complaintsSince(daemon, linesBefore);
