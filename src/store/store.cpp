@@ -18,8 +18,8 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
   m_db->exec(m_options.synchronous == Synchronous::full ? "PRAGMA synchronous = FULL"
                                                         : "PRAGMA synchronous = NORMAL");
   m_db->exec("PRAGMA foreign_keys = ON");
-  // Statement journals (one per savepoint) stay in memory: on disk each
-  // task's savepoint cost a temporary file.
+  // Statement journals stay in memory: on disk each statement (or a batch
+  // run again task by task, with a savepoint each) cost a temporary file.
   m_db->exec("PRAGMA temp_store = MEMORY");
   // 32 MiB of page cache: the hot pages (queues, indexes) stay in memory
   // instead of being read back from the OS on every statement.
@@ -64,7 +64,8 @@ StoreStats Store::stats() const {
           .fsynced_transactions = m_fsynced_transactions.load(),
           .tasks = m_tasks.load(),
           .idle_syncs = m_idle_syncs.load(),
-          .failed_commits = m_failed_commits.load()};
+          .failed_commits = m_failed_commits.load(),
+          .isolated_batches = m_isolated_batches.load()};
 }
 
 void Store::enqueue(std::unique_ptr<Work> task) {
@@ -157,6 +158,48 @@ void rewrite_wal(Connection& db) {
 
 } // namespace
 
+template <typename NoteIoError>
+std::exception_ptr Store::run_isolated(std::deque<std::unique_ptr<Work>>& batch,
+                                       const NoteIoError& note_io_error) {
+  auto& db = *m_db;
+  try {
+    db.prepare("BEGIN IMMEDIATE").run();
+  } catch (...) {
+    note_io_error();
+    return std::current_exception();
+  }
+  for (auto& task : batch) {
+    task->error = nullptr;
+    try {
+      db.prepare("SAVEPOINT task").run();
+    } catch (...) {
+      note_io_error();
+      task->error = std::current_exception();
+      continue;
+    }
+    try {
+      task->run(db);
+      db.prepare("RELEASE task").run();
+    } catch (...) {
+      note_io_error();
+      task->error = std::current_exception();
+      if (sqlite3_get_autocommit(db.handle()) != 0) {
+        // Rolled back by SQLite itself: the tasks after this one must not
+        // run outside a transaction.
+        return task->error;
+      }
+      try {
+        db.prepare("ROLLBACK TO task").run();
+        db.prepare("RELEASE task").run();
+      } catch (...) {
+        // The transaction itself is broken: the COMMIT after this fails and
+        // reports it to every task.
+      }
+    }
+  }
+  return nullptr;
+}
+
 void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   auto& db = *m_db;
   std::exception_ptr batch_error;
@@ -192,6 +235,12 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
     }
   }
   const auto changes_before = sqlite3_total_changes(db.handle());
+  // The fast path: every task of the tick in one transaction, no savepoint
+  // each. Should a task throw, the whole transaction is rolled back and the
+  // batch runs again with a savepoint per task, which confines the failure
+  // to that task (tasks only compute from their captures: running one
+  // twice is harmless).
+  bool isolate = false;
   if (!batch_error) {
     try {
       db.prepare("BEGIN IMMEDIATE").run();
@@ -203,33 +252,27 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
   if (!batch_error) {
     for (auto& task : batch) {
       try {
-        db.prepare("SAVEPOINT task").run();
-      } catch (...) {
-        note_io_error();
-        task->error = std::current_exception();
-        continue;
-      }
-      try {
         task->run(db);
-        db.prepare("RELEASE task").run();
       } catch (...) {
         note_io_error();
-        task->error = std::current_exception();
         if (sqlite3_get_autocommit(db.handle()) != 0) {
           // SQLite rolled the whole transaction back itself (a full disk,
-          // an I/O error): every task of the batch lost its writes, and the
-          // ones after this must not run outside a transaction.
-          batch_error = task->error;
-          break;
+          // an I/O error): every task lost its writes.
+          batch_error = std::current_exception();
+        } else {
+          isolate = true;
         }
-        try {
-          db.prepare("ROLLBACK TO task").run();
-          db.prepare("RELEASE task").run();
-        } catch (...) {
-          // The transaction itself is broken: the COMMIT below fails and
-          // reports it to every task.
-        }
+        break;
       }
+    }
+    if (isolate) {
+      try {
+        db.exec("ROLLBACK");
+      } catch (...) {
+        // Already rolled back by SQLite.
+      }
+      m_isolated_batches.fetch_add(1);
+      batch_error = run_isolated(batch, note_io_error);
     }
   }
   if (!batch_error) {

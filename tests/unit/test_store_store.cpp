@@ -236,6 +236,8 @@ TEST_SUITE("store::Store") {
     }
     CHECK(ids.size() == fns.size());
     CHECK(count_committed(store.path()) == 40);
+    // No task failed: the fast path, one transaction without a savepoint each.
+    CHECK(after.isolated_batches == before.isolated_batches);
   }
 
   TEST_CASE("a batch of 'written' tasks commits without fsync; one 'fsynced' task makes it fsync") {
@@ -353,6 +355,8 @@ TEST_SUITE("store::Store") {
 
     CHECK(store.stats().transactions - before.transactions == 2);
     CHECK(store.stats().failed_commits == 0);
+    // Found on the fast path, then run again task by task.
+    CHECK(store.stats().isolated_batches - before.isolated_batches == 1);
     CHECK(outcomes[0].value);
     CHECK(outcomes[2].value);
     CHECK(outcomes[4].value);

@@ -68,6 +68,7 @@ struct StoreStats {
   std::uint64_t tasks = 0;
   std::uint64_t idle_syncs = 0; // checkpoints run to sync written commits
   std::uint64_t failed_commits = 0;
+  std::uint64_t isolated_batches = 0; // run again task by task after a task failed
 };
 
 class Store {
@@ -88,8 +89,8 @@ public:
   // Runs `fn(Connection&)` on the writer thread inside a transaction shared
   // with whatever else is queued, and resumes the caller after that
   // transaction committed. An exception from `fn` rolls back only its own
-  // work (a savepoint) and is rethrown here; a failed COMMIT is rethrown to
-  // every task of the batch.
+  // work (the batch runs again with a savepoint per task) and is rethrown
+  // here; a failed COMMIT is rethrown to every task of the batch.
   // A batch of `written` tasks only commits without an fsync.
   template <typename F>
   auto execute(F fn, Durability durability = Durability::fsynced)
@@ -125,6 +126,12 @@ private:
   void enqueue(std::unique_ptr<Work> work);
   void writer_main();
   void run_batch(std::deque<std::unique_ptr<Work>>& batch);
+  // Runs the batch again in one transaction with a savepoint per task, after
+  // a task failed on the fast path; the batch's error if the transaction
+  // itself failed, else each task's own error is in its `error`.
+  template <typename NoteIoError>
+  std::exception_ptr run_isolated(std::deque<std::unique_ptr<Work>>& batch,
+                                  const NoteIoError& note_io_error);
   // fsyncs commits left unsynced (Durability::written), if any.
   void sync_written();
 
@@ -142,6 +149,7 @@ private:
   std::optional<std::chrono::steady_clock::time_point> m_unsynced_since;
   std::atomic<std::uint64_t> m_tasks{0};
   std::atomic<std::uint64_t> m_failed_commits{0};
+  std::atomic<std::uint64_t> m_isolated_batches{0};
   std::thread m_thread;
 };
 
