@@ -185,17 +185,6 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     result.error = e.what();
   }
   const auto outcome = decide_outcome(result, job, m_options, started_at, util::now_ms(), m_rng);
-  // The API's answer must reach the database before anything acts on it;
-  // until it does the job stays inflight here. If the daemon stops first,
-  // recover_on_startup puts it back to pending (a repeat the idempotency key
-  // of rest-json makes harmless).
-  const store::Store::Task record = [&job, &outcome, replies = m_replies()](store::Connection& db) {
-    store::record_upstream_outcome(db, job, outcome, *replies);
-    return true;
-  };
-  const auto what = "upstream: " + job.ref;
-  const std::function<bool()> keep_trying = [this] { return !m_stopping; };
-  co_await m_store.execute_until_stored(record, what, keep_trying);
   // A 401 answered to the half-open probe is a failed probe too: without a
   // new probe time the loop would claim the oldest report again at once.
   const bool failed_probe =
@@ -223,6 +212,24 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     m_circuit_opens = 0;
     m_circuit_open = false;
   }
+  // The slot is free once the API has answered: the outcome rides the
+  // writer's next commit while the next job's request is already on its way.
+  // (Queued below before this coroutine first suspends, so a claim the loop
+  // makes next runs after it.) The job stays inflight in the database until
+  // the outcome is stored; if the daemon stops first, recover_on_startup puts
+  // it back to pending (a repeat the idempotency key of rest-json makes
+  // harmless).
+  --m_in_flight;
+  ++m_recording;
+  m_wakeup.notify();
+  const store::Store::Task record = [&job, &outcome, replies = m_replies()](store::Connection& db) {
+    store::record_upstream_outcome(db, job, outcome, *replies);
+    return true;
+  };
+  const auto what = "upstream: " + job.ref;
+  const std::function<bool()> keep_trying = [this] { return !m_stopping; };
+  co_await m_store.execute_until_stored(record, what, keep_trying);
+  --m_recording;
   switch (outcome.kind) {
   case store::UpstreamOutcomeKind::delivered:
     ++m_counters.delivered;
@@ -262,8 +269,6 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     m_on_reply_queued(job.link);
     break;
   }
-  --m_in_flight;
-  m_wakeup.notify();
 }
 
 awaitable<void> Forwarder::stop(std::chrono::milliseconds grace) {
@@ -271,7 +276,7 @@ awaitable<void> Forwarder::stop(std::chrono::milliseconds grace) {
   m_wakeup.notify();
   asio::steady_timer timer(m_executor);
   const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (m_in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((m_in_flight > 0 || m_recording > 0) && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(50ms);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));

@@ -85,7 +85,8 @@ private:
   util::Wakeup m_wakeup;
   std::mt19937_64 m_rng;
   bool m_stopping = false;
-  unsigned m_in_flight = 0;
+  unsigned m_in_flight = 0; // requests to the API not yet answered
+  unsigned m_recording = 0; // answered, the outcome not yet stored
   ForwarderSnapshot m_counters;
   // Circuit breaker: open after circuit_threshold temporary failures in a
   // row; after a backoff one probe goes out (half-open); its success closes it.
