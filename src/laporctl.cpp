@@ -6,10 +6,12 @@
 #include <laporsms/cli/queries.hpp>
 #include <laporsms/cli/status.hpp>
 #include <laporsms/store/sqlite.hpp>
+#include <laporsms/store/states.hpp>
 #include <laporsms/util/clock.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -114,9 +116,12 @@ int main(int argc, char** argv) {
   std::optional<std::string> state_filter;
   std::optional<std::string> since_filter;
   int limit = 50;
-  reports_cmd
-      ->add_option("--state", state_filter, "received|forwarding|forwarded|closed|failed|held")
-      ->check(CLI::IsMember({"received", "forwarding", "forwarded", "closed", "failed", "held"}));
+  std::vector<std::string> report_states;
+  for (const auto state : store::k_report_states) {
+    report_states.emplace_back(store::name(state));
+  }
+  reports_cmd->add_option("--state", state_filter, fmt::format("{}", fmt::join(report_states, "|")))
+      ->check(CLI::IsMember(report_states));
   reports_cmd->add_option("--since", since_filter, "YYYY-MM-DD");
   reports_cmd->add_option("--limit", limit, "at most N")->check(k_count);
   auto* report_cmd = cli.add_subcommand("report", "one report with its history");

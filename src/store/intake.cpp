@@ -2,6 +2,7 @@
 #include <laporsms/sms/ref.hpp>
 #include <laporsms/sms/template.hpp>
 #include <laporsms/store/intake.hpp>
+#include <laporsms/store/states.hpp>
 #include <laporsms/util/clock.hpp>
 
 #include <sqlite3.h>
@@ -142,7 +143,7 @@ void file_report(Connection& db, const InboundSms& sms, const sms::Command& comm
       .bind(3, command.text)
       .bind(4, rahasia)
       .bind(5, anonim)
-      .bind(6, over_limit ? "held" : "received")
+      .bind(6, name(over_limit ? ReportState::held : ReportState::received))
       .bind(7, sms.received_at)
       .bind(8, sms.received_at)
       .bind(9, !may_reply);
@@ -181,25 +182,8 @@ void file_report(Connection& db, const InboundSms& sms, const sms::Command& comm
 } // namespace
 
 std::string describe_state(std::string_view state) {
-  if (state == "received") {
-    return "Diterima";
-  }
-  if (state == "forwarding") {
-    return "Sedang diteruskan ke LAPOR!";
-  }
-  if (state == "forwarded") {
-    return "Sudah diteruskan ke LAPOR!";
-  }
-  if (state == "closed") {
-    return "Selesai";
-  }
-  if (state == "failed") {
-    return "Belum dapat diteruskan";
-  }
-  if (state == "held") {
-    return "Diperiksa petugas";
-  }
-  return std::string(state);
+  const auto known = report_state_named(state);
+  return known ? std::string(citizen_words(*known)) : std::string(state);
 }
 
 sms::RefKey deployment_ref_key(Connection& db) {

@@ -1,5 +1,6 @@
 #include <laporsms/store/intake.hpp>
 #include <laporsms/store/operator.hpp>
+#include <laporsms/store/states.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -32,9 +33,9 @@ bool retry_report(Connection& db, std::int64_t report_id, std::int64_t now) {
     state.reset();
     return false;
   }
-  const auto current = state.column_text(0);
+  const auto current = report_state_named(state.column_text(0));
   state.reset();
-  if (current == "forwarded" || current == "closed") {
+  if (current && api_has_it(*current)) {
     return false;
   }
   auto& job = db.prepare(

@@ -11,7 +11,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 6> k_migrations = {
+constexpr std::array<std::string_view, 7> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -225,6 +225,126 @@ INSERT INTO ref_key (id, secret, min_symbols)
               ELSE 8 END
     FROM (SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'reports') AS last);
 )sql",
+    // 7: the states checked by the schema, and the queues' indexes holding
+    // only what waits, so a report's writes touch small B-trees.
+    R"sql(
+-- The words are store/states.hpp's; a typo in a state now fails its
+-- statement instead of stranding a row no query finds. SQLite adds a CHECK
+-- only by building the table anew (foreign keys are off meanwhile: migrate).
+-- The newest id ever given survives, so no ref is ever issued twice.
+CREATE TEMP TABLE v7_sequence AS SELECT seq FROM sqlite_sequence WHERE name = 'reports';
+CREATE TABLE reports_v7 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ref TEXT UNIQUE,
+  msisdn TEXT NOT NULL,
+  link TEXT NOT NULL,
+  text TEXT NOT NULL,
+  rahasia INTEGER NOT NULL,
+  anonim INTEGER NOT NULL,
+  state TEXT NOT NULL
+    CHECK (state IN ('received', 'forwarding', 'forwarded', 'closed', 'failed', 'held')),
+  tracking_id TEXT,
+  transaction_id TEXT,
+  status TEXT,
+  status_note TEXT,
+  status_updated_at INTEGER,
+  received_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  incomplete INTEGER NOT NULL DEFAULT 0,
+  status_polled_at INTEGER,
+  silent INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO reports_v7 (id, ref, msisdn, link, text, rahasia, anonim, state, tracking_id,
+                        transaction_id, status, status_note, status_updated_at, received_at,
+                        updated_at, incomplete, status_polled_at, silent)
+  SELECT id, ref, msisdn, link, text, rahasia, anonim, state, tracking_id, transaction_id,
+         status, status_note, status_updated_at, received_at, updated_at, incomplete,
+         status_polled_at, silent FROM reports;
+DROP TABLE reports;
+ALTER TABLE reports_v7 RENAME TO reports;
+DELETE FROM sqlite_sequence WHERE name = 'reports';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'reports', max(coalesce((SELECT seq FROM v7_sequence), 0),
+                        coalesce((SELECT max(id) FROM reports), 0));
+DROP TABLE v7_sequence;
+CREATE INDEX reports_msisdn ON reports(msisdn, received_at);
+CREATE INDEX reports_tracking ON reports(tracking_id);
+CREATE INDEX reports_state ON reports(state, received_at);
+-- The status poller's order, over the reports it polls only.
+CREATE INDEX reports_poll ON reports(coalesce(status_polled_at, 0), id) WHERE state = 'forwarded';
+
+CREATE TABLE outbound_v7 (
+  id INTEGER PRIMARY KEY,
+  report_id INTEGER REFERENCES reports(id),
+  kind TEXT NOT NULL,
+  link TEXT NOT NULL,
+  msisdn TEXT NOT NULL,
+  text TEXT NOT NULL,
+  state TEXT NOT NULL
+    CHECK (state IN ('queued', 'submitted', 'delivered', 'undeliverable', 'expired', 'unknown')),
+  submit_started_at INTEGER,
+  parts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  claimed_at INTEGER,
+  resends INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO outbound_v7 (id, report_id, kind, link, msisdn, text, state, submit_started_at,
+                         parts, last_error, created_at, updated_at, claimed_at, resends)
+  SELECT id, report_id, kind, link, msisdn, text, state, submit_started_at, parts, last_error,
+         created_at, updated_at, claimed_at, resends FROM outbound;
+DROP TABLE outbound;
+ALTER TABLE outbound_v7 RENAME TO outbound;
+-- The queue: a reply is in it from its insert to its submit_sm, and the
+-- index holds nothing else (it held every reply ever sent before).
+CREATE INDEX outbound_queue ON outbound(link, id) WHERE state = 'queued';
+CREATE INDEX outbound_report ON outbound(report_id);
+CREATE INDEX outbound_msisdn_kind ON outbound(msisdn, kind, created_at);
+CREATE INDEX outbound_in_doubt ON outbound(link, id) WHERE state = 'unknown' AND resends = 0;
+-- Few rows each: laporctl status counts replies in doubt, and retention
+-- finds the replies no report owns, without reading the whole table.
+CREATE INDEX outbound_unknown ON outbound(link) WHERE state = 'unknown';
+CREATE INDEX outbound_stray ON outbound(updated_at) WHERE report_id IS NULL;
+
+CREATE TABLE outbound_parts_v7 (
+  outbound_id INTEGER NOT NULL REFERENCES outbound(id),
+  part INTEGER NOT NULL,
+  message_id TEXT,
+  state TEXT NOT NULL
+    CHECK (state IN ('submitted', 'delivered', 'undeliverable', 'expired', 'unknown')),
+  updated_at INTEGER NOT NULL,
+  link TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (outbound_id, part)
+);
+INSERT INTO outbound_parts_v7 (outbound_id, part, message_id, state, updated_at, link)
+  SELECT outbound_id, part, message_id, state, updated_at, link FROM outbound_parts;
+DROP TABLE outbound_parts;
+ALTER TABLE outbound_parts_v7 RENAME TO outbound_parts;
+CREATE INDEX outbound_parts_message ON outbound_parts(link, message_id);
+
+CREATE TABLE upstream_jobs_v7 (
+  report_id INTEGER PRIMARY KEY REFERENCES reports(id),
+  state TEXT NOT NULL CHECK (state IN ('pending', 'inflight', 'done', 'failed', 'held')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+INSERT INTO upstream_jobs_v7 (report_id, state, attempts, next_attempt_at, last_error,
+                              created_at, updated_at)
+  SELECT report_id, state, attempts, next_attempt_at, last_error, created_at, updated_at
+    FROM upstream_jobs;
+DROP TABLE upstream_jobs;
+ALTER TABLE upstream_jobs_v7 RENAME TO upstream_jobs;
+-- Pending jobs only: a job leaves both when it is claimed.
+CREATE INDEX upstream_due ON upstream_jobs(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX upstream_pending ON upstream_jobs(report_id) WHERE state = 'pending';
+
+-- Nothing reads inbound by sender (the rate limit counts reports).
+DROP INDEX inbound_msisdn;
+)sql",
 };
 
 } // namespace
@@ -245,16 +365,34 @@ void migrate(Connection& db, int target) {
   if (version >= target) {
     return;
   }
+  // A migration that builds a table anew drops the old one, which other
+  // tables' foreign keys name: they are off while it runs (the pragma is a
+  // no-op inside a transaction) and checked before it commits.
+  const bool foreign_keys = db.query_int("PRAGMA foreign_keys") != 0;
+  db.exec("PRAGMA foreign_keys = OFF");
   db.exec("BEGIN IMMEDIATE");
   try {
     for (auto v = version; v < target; ++v) {
       db.exec(k_migrations[static_cast<std::size_t>(v)]);
     }
+    auto check = db.prepare_uncached("PRAGMA foreign_key_check");
+    if (check->step()) {
+      throw SchemaError(fmt::format("migrating the database to version {} would leave a row of "
+                                    "{} without the row it refers to",
+                                    target, check->column_text(0)));
+    }
+    check.reset();
     db.exec(fmt::format("PRAGMA user_version = {}", target));
     db.exec("COMMIT");
   } catch (...) {
     db.exec("ROLLBACK");
+    if (foreign_keys) {
+      db.exec("PRAGMA foreign_keys = ON");
+    }
     throw;
+  }
+  if (foreign_keys) {
+    db.exec("PRAGMA foreign_keys = ON");
   }
 }
 

@@ -6,16 +6,12 @@
 
 namespace laporsms::store {
 
-bool is_closing_status(std::string_view status) {
-  return status == "Selesai" || status == "Diarsipkan";
-}
-
 std::vector<StatusQuery> claim_status_queries(Connection& db, std::int64_t polled_before,
                                               std::int64_t now, std::size_t limit) {
   std::vector<StatusQuery> queries;
   auto& select = db.prepare(
       "SELECT id, ref, tracking_id, msisdn, link, coalesce(status, '') FROM reports "
-      "WHERE state = 'forwarded' AND tracking_id IS NOT NULL "
+      "INDEXED BY reports_poll WHERE state = 'forwarded' AND tracking_id IS NOT NULL "
       "AND coalesce(status_polled_at, 0) < ? ORDER BY coalesce(status_polled_at, 0), id LIMIT ?");
   select.bind(1, polled_before).bind(2, static_cast<std::int64_t>(limit));
   while (select.step()) {

@@ -1,5 +1,6 @@
 #include <laporsms/sms/template.hpp>
 #include <laporsms/store/intake.hpp>
+#include <laporsms/store/states.hpp>
 #include <laporsms/store/upstream.hpp>
 
 #include <map>
@@ -23,18 +24,18 @@ std::string_view outcome_word(UpstreamOutcomeKind kind) {
   return "temporary";
 }
 
-void set_report_state(Connection& db, std::int64_t report_id, std::string_view state,
-                      std::int64_t now) {
+void set_report_state(Connection& db, std::int64_t report_id, ReportState state, std::int64_t now) {
   auto& stmt = db.prepare("UPDATE reports SET state = ?, updated_at = ? WHERE id = ?");
-  stmt.bind(1, state).bind(2, now).bind(3, report_id);
+  stmt.bind(1, name(state)).bind(2, now).bind(3, report_id);
   stmt.run();
 }
 
-void set_job(Connection& db, std::int64_t report_id, std::string_view state,
-             std::int64_t next_attempt_at, std::string_view error, std::int64_t now) {
+// The job and its report move together (report_state_for).
+void set_job(Connection& db, std::int64_t report_id, JobState state, std::int64_t next_attempt_at,
+             std::string_view error, std::int64_t now) {
   auto& stmt = db.prepare("UPDATE upstream_jobs SET state = ?, next_attempt_at = ?, "
                           "last_error = ?, updated_at = ? WHERE report_id = ?");
-  stmt.bind(1, state).bind(2, next_attempt_at).bind(4, now).bind(5, report_id);
+  stmt.bind(1, name(state)).bind(2, next_attempt_at).bind(4, now).bind(5, report_id);
   if (error.empty()) {
     stmt.bind_null(3);
   } else {
@@ -84,7 +85,7 @@ std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::s
     mark.bind(1, now).bind(2, job.report_id);
     mark.run();
     mark.reset();
-    set_report_state(db, job.report_id, "forwarding", now);
+    set_report_state(db, job.report_id, report_state_for(JobState::inflight), now);
   }
   return jobs;
 }
@@ -136,7 +137,7 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
       report.bind(2, outcome.transaction_id);
     }
     report.run();
-    set_job(db, job.report_id, "done", now, {}, now);
+    set_job(db, job.report_id, JobState::done, now, {}, now);
     queue_report_reply(
         db, job.report_id, "forwarded", job.link, job.msisdn,
         sms::render_template(replies.forwarded,
@@ -146,13 +147,13 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
   }
   case UpstreamOutcomeKind::temporary:
   case UpstreamOutcomeKind::auth_error:
-    set_job(db, job.report_id, "pending", outcome.next_attempt_at, outcome.error, now);
-    set_report_state(db, job.report_id, "received", now);
+    set_job(db, job.report_id, JobState::pending, outcome.next_attempt_at, outcome.error, now);
+    set_report_state(db, job.report_id, report_state_for(JobState::pending), now);
     break;
   case UpstreamOutcomeKind::rejected:
   case UpstreamOutcomeKind::gave_up:
-    set_job(db, job.report_id, "failed", now, outcome.error, now);
-    set_report_state(db, job.report_id, "failed", now);
+    set_job(db, job.report_id, JobState::failed, now, outcome.error, now);
+    set_report_state(db, job.report_id, report_state_for(JobState::failed), now);
     queue_report_reply(db, job.report_id, "failed", job.link, job.msisdn,
                        sms::render_template(replies.failed, Values{{"ref", job.ref}}), now);
     break;

@@ -142,6 +142,84 @@ TEST_SUITE("store::schema") {
           1);
   }
 
+  TEST_CASE("version 6 to 7: rows kept, checked states, the newest id never given again") {
+    TempDir dir;
+    Connection db(dir.file("v6.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF");
+    db.exec("PRAGMA foreign_keys = ON");
+    migrate(db, 6);
+    db.exec("INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, "
+            "received_at, updated_at, silent) VALUES (1, 'MTR1', '628123', 'l', 'satu', 1, 1, "
+            "'forwarded', 1, 1, 0), (2, 'MTR2', '628124', 'l', 'dua', 1, 0, 'received', 2, 2, 1)");
+    // Report 3 was the newest, and pruned: its id must stay used.
+    db.exec("INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, "
+            "received_at, updated_at) VALUES (3, 'MTR3', '628125', 'l', 'tiga', 1, 1, 'closed', "
+            "3, 3)");
+    db.exec("DELETE FROM reports WHERE id = 3");
+    db.exec("INSERT INTO outbound (id, report_id, kind, link, msisdn, text, state, created_at, "
+            "updated_at, claimed_at, resends) VALUES (7, 1, 'received', 'l', '628123', 'x', "
+            "'queued', 1, 1, 5, 1)");
+    db.exec("INSERT INTO outbound_parts (outbound_id, part, message_id, state, updated_at, link) "
+            "VALUES (7, 1, 'm1', 'submitted', 1, 'l')");
+    db.exec("INSERT INTO upstream_jobs (report_id, state, attempts, next_attempt_at, created_at, "
+            "updated_at) VALUES (2, 'pending', 3, 9, 2, 2)");
+    db.exec("INSERT INTO inbound (link, received_at, source_addr, msisdn, destination_addr, "
+            "data_coding, esm_class, raw, text, command, report_id) VALUES ('l', 1, '08123', "
+            "'628123', '1708', 0, 0, x'00', 'satu', 'report', 1)");
+    migrate(db);
+    REQUIRE(db.query_int("PRAGMA user_version") == current_schema_version());
+    CHECK(db.query_int("PRAGMA foreign_keys") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM reports WHERE id = 2 AND ref = 'MTR2' AND "
+                       "anonim = 0 AND silent = 1 AND state = 'received'") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM outbound WHERE id = 7 AND claimed_at = 5 AND "
+                       "resends = 1") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM outbound_parts WHERE message_id = 'm1'") == 1);
+    CHECK(db.query_int("SELECT attempts FROM upstream_jobs WHERE report_id = 2") == 3);
+    // The foreign keys name the new tables.
+    CHECK(db.query_int("SELECT count(*) FROM pragma_foreign_key_check") == 0);
+    CHECK_THROWS(db.exec("INSERT INTO upstream_jobs (report_id, state, next_attempt_at, "
+                         "created_at, updated_at) VALUES (99, 'pending', 1, 1, 1)"));
+    db.exec("INSERT INTO reports (ref, msisdn, link, text, rahasia, anonim, state, received_at, "
+            "updated_at) VALUES ('MTR4', '628126', 'l', 'empat', 1, 1, 'received', 4, 4)");
+    CHECK(db.query_int("SELECT id FROM reports WHERE ref = 'MTR4'") == 4);
+  }
+
+  TEST_CASE("the hot queues are read through their partial indexes") {
+    TempDir dir;
+    Connection db(dir.file("plan7.db"), OpenMode::read_write_create);
+    migrate(db);
+    const auto claim = plan_of(db, "SELECT id FROM outbound INDEXED BY outbound_queue WHERE "
+                                   "state = 'queued' AND link = 'l' AND claimed_at IS NULL "
+                                   "ORDER BY id LIMIT 10");
+    CAPTURE(claim);
+    CHECK(claim.find("USING INDEX outbound_queue") != std::string::npos);
+    CHECK(claim.find("TEMP B-TREE") == std::string::npos);
+    const auto due = plan_of(db, "SELECT min(next_attempt_at) FROM upstream_jobs WHERE "
+                                 "state = 'pending'");
+    CAPTURE(due);
+    CHECK(due.find("upstream_due") != std::string::npos);
+    const auto poll =
+        plan_of(db, "SELECT id FROM reports INDEXED BY reports_poll WHERE state = 'forwarded' AND "
+                    "tracking_id IS NOT NULL AND coalesce(status_polled_at, 0) < 5 "
+                    "ORDER BY coalesce(status_polled_at, 0), id LIMIT 8");
+    CAPTURE(poll);
+    CHECK(poll.find("reports_poll") != std::string::npos);
+    CHECK(poll.find("TEMP B-TREE") == std::string::npos);
+    for (const char* sql : {"SELECT count(*) FROM outbound WHERE state = 'unknown'",
+                            "SELECT id FROM outbound WHERE updated_at < 5 AND state IN "
+                            "('delivered', 'expired', 'undeliverable') AND report_id IS NULL"}) {
+      CAPTURE(sql);
+      const auto plan = plan_of(db, sql);
+      CAPTURE(plan);
+      CHECK(plan.find("INDEX outbound_") != std::string::npos); // not the whole table
+    }
+    // A delivered reply is in no queue index.
+    db.exec("INSERT INTO outbound (kind, link, msisdn, text, state, created_at, updated_at, "
+            "report_id) VALUES ('received', 'l', '628123', 'x', 'delivered', 1, 1, NULL)");
+    CHECK(db.query_int("SELECT count(*) FROM outbound INDEXED BY outbound_queue "
+                       "WHERE state = 'queued'") == 0);
+  }
+
   TEST_CASE("a schema newer than this build is refused with a clear message") {
     TempDir dir;
     const auto path = dir.file("newer.db");

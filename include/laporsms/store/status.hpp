@@ -4,6 +4,7 @@
 
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/sqlite.hpp>
+#include <laporsms/store/states.hpp>
 
 #include <string>
 #include <vector>
@@ -29,8 +30,5 @@ std::vector<StatusQuery> claim_status_queries(Connection& db, std::int64_t polle
 // "Diarsipkan" close the report. Returns whether anything changed.
 bool record_status(Connection& db, const StatusQuery& query, const std::string& status,
                    const std::string& note, const ReplyTemplates& replies, std::int64_t now);
-
-// Whether an upstream status ends a report's life.
-bool is_closing_status(std::string_view status);
 
 } // namespace laporsms::store
