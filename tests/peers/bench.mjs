@@ -1053,7 +1053,7 @@ function runLabel(r) {
   return `${r.name} r${r.round} ${r.target}`;
 }
 
-function report({ o, machine, fsync, version, kannelVersion, results, summary, errors, started, finished, command, base }) {
+function report({ o, machine, fsync, version, kannelVersion, used, results, summary, errors, started, finished, command, base }) {
   const lines = [];
   lines.push(`# laporsmsd and Kannel, side by side${o.quick ? ' (quick: smoke run, not figures to quote)' : ''}`);
   lines.push('');
@@ -1070,7 +1070,8 @@ function report({ o, machine, fsync, version, kannelVersion, results, summary, e
       `transceiver bind, store-type file (never fsync'd), max-pending-submits 100, an sms-service for LAPORYAI posting to ` +
       `the API double (post-url); log level ${o['log-level']} to a file`);
   }
-  lines.push(`- ${o.rounds} round(s), alternating: in each round every scenario runs against ${o.targets.join(', ')} in turn`);
+  lines.push(`- ${o.rounds} round(s), alternating: in each round every scenario runs against ${used.join(', ')} in turn ` +
+    '(a laporsmsd-only scenario against its own target)');
   lines.push(`- each run: fresh stack and store, ${k_warmup_reports} reports warm-up (not counted), then the run; every MO is a ` +
     '`LAPORYAI` report from its own sender. laporsmsd stores it, forwards it once and answers it twice ' +
     '(`received`, then `forwarded` with the tracking id); Kannel stores it, posts it once and answers it once (the ' +
@@ -1282,7 +1283,8 @@ async function main() {
   const fsync = fsyncProbe(base);
   await rm(path.join(base, 'fsync-probe'), { force: true });
   const version = execFileSync(o.daemonCopy, ['--version'], { encoding: 'utf8', timeout: 10000 }).trim();
-  const kannelVersion = o.targets.includes('kannel') ? kannelVersionOf(o.bearerbox) : null;
+  const used = Object.keys(k_targets).filter((t) => list.some((s) => s.targets.includes(t)));
+  const kannelVersion = used.includes('kannel') ? kannelVersionOf(o.bearerbox) : null;
   const command = process.env.BENCH_COMMAND ?? `node tests/peers/bench.mjs ${process.argv.slice(2).join(' ')}`;
   process.stderr.write(`work directory ${base}\n`);
 
@@ -1310,7 +1312,7 @@ async function main() {
   }
   const finished = new Date();
   const summary = summarize(list, results, machine.nproc);
-  const text = report({ o, machine, fsync, version, kannelVersion, results, summary, errors, started, finished, command, base });
+  const text = report({ o, machine, fsync, version, kannelVersion, used, results, summary, errors, started, finished, command, base });
   const out = path.join(base, 'bench-results.md');
   await writeFile(out, text);
   const jsonOut = path.join(base, 'bench-results.json');
@@ -1320,7 +1322,7 @@ async function main() {
     finished: finished.toISOString(),
     quick: o.quick,
     rounds: o.rounds,
-    targets: o.targets,
+    targets: used,
     machine,
     fsync,
     laporsmsd: { version, path: o.laporsmsd, builtAt: o.builtAt.toISOString(), adapter: o.adapter, concurrency: o.concurrency },
