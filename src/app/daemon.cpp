@@ -147,22 +147,61 @@ public:
         m_io.get_executor(), m_store, m_http, *m_adapter,
         lapor::ForwarderOptions{config.upstream.concurrency, config.upstream.retry_min,
                                 config.upstream.retry_max, config.upstream.give_up_after},
-        [this] { return replies(); }, [this](const std::string& link) { wake_outbox(link); });
+        [this] { return replies(); },
+        lapor::Forwarder::ReplyHandover{
+            [this](const std::string& link) { return reserve_reply(link); },
+            [this](const std::string& link, std::optional<store::OutboundItem> reply,
+                   bool reserved) { reply_queued(link, std::move(reply), reserved); }});
     if (m_adapter->supports_status()) {
       m_poller = std::make_unique<lapor::StatusPoller>(
           m_io.get_executor(), m_store, m_http, *m_adapter, config.upstream.poll_interval,
           config.upstream.concurrency, [this] { return replies(); },
           [this](const std::string& link) { wake_outbox(link); });
     }
+    IntakeHandover handover;
+    handover.reserve_job = [this] { return m_forwarder->reserve(); };
+    handover.reserve_reply = [this](const std::string& link) { return reserve_reply(link); };
+    handover.release = [this](const std::string& link, IntakeHandover::Reserved reserved) {
+      if (reserved.job) {
+        m_forwarder->release();
+      }
+      if (reserved.reply) {
+        reply_queued(link, std::nullopt, true);
+      }
+    };
+    handover.stored = [this](const std::string& link, store::IntakeResult& result,
+                             IntakeHandover::Reserved reserved) {
+      m_inbound_minute.add(util::now_ms());
+      // The reply stored claimed for the room reserved; any other waits in
+      // the queue.
+      std::optional<store::OutboundItem> reply;
+      if (!result.replies.empty()) {
+        reply = std::move(result.replies.front());
+      }
+      const bool queued_more = result.replies_queued > static_cast<int>(result.replies.size());
+      auto* outbox = outbox_of(link);
+      if (reply && outbox != nullptr) {
+        outbox->take(std::move(*reply)); // only ever stored claimed for reserved room
+      } else if (reserved.reply && outbox != nullptr) {
+        outbox->release();
+      }
+      if (queued_more) {
+        wake_outbox(link);
+      }
+      if (result.job) {
+        result.job->replies_handed_over = !queued_more;
+        m_forwarder->take(std::move(*result.job));
+      } else {
+        if (reserved.job) {
+          m_forwarder->release();
+        }
+        if (result.job_queued) {
+          m_forwarder->wake();
+        }
+      }
+    };
     m_inbound = std::make_unique<InboundHandler>(
-        m_store, [this] { return m_policy; },
-        [this](const std::string& link, bool report_filed) {
-          m_inbound_minute.add(util::now_ms());
-          wake_outbox(link);
-          if (report_filed) {
-            m_forwarder->wake();
-          }
-        });
+        m_store, [this] { return m_policy; }, std::move(handover));
     for (const auto& smsc : config.smsc) {
       auto link = std::make_unique<Link>();
       link->config = smsc;
@@ -247,6 +286,37 @@ private:
   // holds them keeps the whole snapshot alive across a reload.
   std::shared_ptr<const store::ReplyTemplates> replies() const {
     return {m_policy, &m_policy->intake.replies};
+  }
+
+  OutboxSender* outbox_of(const std::string& link) {
+    for (auto& l : m_links) {
+      if (l->config.name == link) {
+        return l->outbox.get();
+      }
+    }
+    return nullptr;
+  }
+
+  // Room in the outbox of `link` for a reply about to be queued.
+  bool reserve_reply(const std::string& link) {
+    auto* outbox = outbox_of(link);
+    return outbox != nullptr && outbox->reserve();
+  }
+
+  // A reply was queued on `link`: the one stored claimed for the room
+  // reserved goes straight to its outbox; with none, the room goes back and
+  // the outboxes that may carry the queue look.
+  void reply_queued(const std::string& link, std::optional<store::OutboundItem> reply,
+                    bool reserved) {
+    auto* outbox = outbox_of(link);
+    if (reply && reserved && outbox != nullptr) {
+      outbox->take(std::move(*reply));
+      return;
+    }
+    if (reserved && outbox != nullptr) {
+      outbox->release();
+    }
+    wake_outbox(link);
   }
 
   void wake_outbox(const std::string& link) {

@@ -104,10 +104,10 @@ store::InboundSms make_inbound(const std::string& link, sms::DefaultCoding defau
   return sms;
 }
 
-InboundHandler::InboundHandler(
-    store::Store& store, std::function<std::shared_ptr<const RuntimePolicy>()> policy,
-    std::function<void(const std::string& link, bool report_filed)> on_stored)
-    : m_store(store), m_policy(std::move(policy)), m_on_stored(std::move(on_stored)) {}
+InboundHandler::InboundHandler(store::Store& store,
+                               std::function<std::shared_ptr<const RuntimePolicy>()> policy,
+                               IntakeHandover handover)
+    : m_store(store), m_policy(std::move(policy)), m_handover(std::move(handover)) {}
 
 awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCoding default_coding,
                                                 smpp::ShortMessageFields message) {
@@ -116,6 +116,11 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   }
   const auto policy = m_policy();
   auto sms = make_inbound(link, default_coding, message, util::now_ms());
+  IntakeHandover::Reserved reserved;
+  reserved.job = m_handover.reserve_job && m_handover.reserve_job();
+  reserved.reply = m_handover.reserve_reply && m_handover.reserve_reply(link);
+  sms.hand_over_job = reserved.job;
+  sms.hand_over_reply = reserved.reply;
   // Named, not a temporary inside the co_await: g++ 12 mishandles
   // non-trivial temporaries that live across a suspension point.
   auto file = [inbound = std::move(sms), policy](store::Connection& db) {
@@ -123,7 +128,7 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   };
   try {
     auto filing = m_store.execute(std::move(file));
-    const auto result = co_await std::move(filing);
+    auto result = co_await std::move(filing);
     if (m_store_failing) {
       m_store_failing = false;
       log::info("store: writes succeed again");
@@ -136,9 +141,19 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
       log::info("intake: report {} from {} on {}", result.ref,
                 sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
     }
-    m_on_stored(link, result.job_queued);
+    if (m_handover.stored) {
+      try {
+        m_handover.stored(link, result, reserved);
+      } catch (const std::exception& e) {
+        // Stored all the same (the queues have it): the SMSC hears ok.
+        log::error("intake: handing over what was stored failed: {}", e.what());
+      }
+    }
     co_return smpp::status::ok;
   } catch (const store::SqliteError& e) {
+    if (m_handover.release) {
+      m_handover.release(link, reserved);
+    }
     if (!m_store_failing) {
       m_store_failing = true;
       log::error("store: cannot write ({}); answering the SMSC with a temporary error until "
@@ -146,6 +161,9 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
                  e.what());
     }
   } catch (const std::exception& e) {
+    if (m_handover.release) {
+      m_handover.release(link, reserved);
+    }
     log::error("intake: storing a message from {} failed: {}",
                sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), e.what());
   }

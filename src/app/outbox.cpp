@@ -15,11 +15,38 @@ OutboxSender::OutboxSender(asio::any_io_executor executor, store::Store& store,
     : m_executor(executor), m_store(store), m_session(session), m_options(std::move(options)),
       m_borrowed_links(std::move(borrowed_links)), m_wakeup(executor) {}
 
-awaitable<void> OutboxSender::run() {
-  const auto& link = m_session.config().name;
+unsigned OutboxSender::max_in_progress() const {
   // Two windows' worth in progress keeps the window full while the store
   // records the previous results.
-  const unsigned max_in_progress = 2 * std::max(1U, m_session.config().window);
+  return 2 * std::max(1U, m_session.config().window);
+}
+
+bool OutboxSender::reserve() {
+  if (m_stopping || m_backlog || m_pause > 0ms || !m_session.can_transmit() ||
+      m_in_progress >= max_in_progress()) {
+    m_backlog = true; // the reply goes to the queue: claim it when room frees
+    return false;
+  }
+  ++m_in_progress;
+  return true;
+}
+
+void OutboxSender::take(store::OutboundItem item) {
+  // Counted in m_in_progress since reserve(). Queued claimed: if this send
+  // never starts (a stop), start-up recovery puts it back to the queue.
+  asio::co_spawn(m_executor, send(std::move(item)), asio::detached);
+}
+
+void OutboxSender::release() {
+  --m_in_progress;
+  if (m_backlog) {
+    m_wakeup.notify();
+  }
+}
+
+awaitable<void> OutboxSender::run() {
+  const auto& link = m_session.config().name;
+  const unsigned max_in_progress = this->max_in_progress();
   while (!m_stopping) {
     if (m_pause > 0ms) {
       asio::steady_timer timer(m_executor);
@@ -43,6 +70,9 @@ awaitable<void> OutboxSender::run() {
           links.push_back(std::move(other));
         }
       }
+      // Cleared before the claim, so that a reservation refused while it
+      // runs still counts.
+      m_backlog = false;
       auto claim = [&links, limit, now, expire_before](store::Connection& db) {
         // Our own replies first, then those of down links we stand in for.
         std::pair<std::vector<store::OutboundItem>, int> claimed;
@@ -59,6 +89,7 @@ awaitable<void> OutboxSender::run() {
       auto [claimed, expired] =
           co_await m_store.execute(std::move(claim), store::Durability::written);
       items = std::move(claimed);
+      m_backlog = m_backlog || items.size() >= limit;
       if (expired > 0) {
         log::warn("outbox {}: {} reply(ies) older than reply_max_age ({} ms) expired, not sent",
                   link, expired, m_options.max_age.count());
@@ -66,6 +97,7 @@ awaitable<void> OutboxSender::run() {
     } catch (const std::exception& e) {
       log::error("outbox {}: cannot read the queue: {}", link, e.what());
       read_failed = true;
+      m_backlog = true;
     }
     if (read_failed) {
       co_await m_wakeup.wait(1s);
@@ -159,6 +191,7 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
       store::record_submit_failed(db, id, error, permanent, now);
       return true;
     };
+    m_backlog = m_backlog || !permanent; // back in the queue
   }
   // What the SMSC said must reach the database: until it does, the reply
   // stays claimed here (a full disk clears; a crash leaves it in doubt).
@@ -169,7 +202,9 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
   co_await m_store.execute_until_stored(record, what, keep_trying, store::Durability::written);
   --m_in_progress;
-  m_wakeup.notify();
+  if (m_backlog) {
+    m_wakeup.notify();
+  }
 }
 
 } // namespace laporsms::app

@@ -64,10 +64,10 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
 
 Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                      const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
-                     std::function<void(const std::string&)> on_reply_queued)
+                     ReplyHandover on_reply)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter), m_options(options),
-      m_replies(std::move(replies)), m_on_reply_queued(std::move(on_reply_queued)),
-      m_wakeup(executor), m_rng(std::random_device{}()) {}
+      m_replies(std::move(replies)), m_on_reply(std::move(on_reply)), m_wakeup(executor),
+      m_rng(std::random_device{}()) {}
 
 ForwarderSnapshot Forwarder::snapshot() const {
   auto snap = m_counters;
@@ -78,11 +78,34 @@ ForwarderSnapshot Forwarder::snapshot() const {
   return snap;
 }
 
+bool Forwarder::reserve() {
+  if (m_stopping || m_circuit_open || m_backlog ||
+      m_in_flight + m_reserved >= m_options.concurrency) {
+    m_backlog = true; // the job goes to the queue: claim it when a slot frees
+    return false;
+  }
+  ++m_reserved;
+  return true;
+}
+
+void Forwarder::take(store::UpstreamJob job) {
+  --m_reserved;
+  if (m_stopping) {
+    return; // stored inflight: start-up recovery puts it back to pending
+  }
+  ++m_in_flight;
+  asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
+}
+
+void Forwarder::release() {
+  --m_reserved;
+}
+
 awaitable<void> Forwarder::run() {
   while (!m_stopping) {
     std::chrono::milliseconds sleep = 60s;
-    unsigned free_slots =
-        m_options.concurrency > m_in_flight ? m_options.concurrency - m_in_flight : 0;
+    const unsigned busy = m_in_flight + m_reserved;
+    unsigned free_slots = m_options.concurrency > busy ? m_options.concurrency - busy : 0;
     if (m_circuit_open) {
       // Open: nothing until the probe time; then one job at a time (half-open).
       const auto now = std::chrono::steady_clock::now();
@@ -93,7 +116,7 @@ awaitable<void> Forwarder::run() {
       if (m_in_flight == 0) {
         co_await give_up_overdue(); // once per probe
       }
-      free_slots = m_in_flight == 0 ? 1 : 0;
+      free_slots = busy == 0 ? 1 : 0;
     }
     if (free_slots > 0) {
       const auto now = util::now_ms();
@@ -101,6 +124,9 @@ awaitable<void> Forwarder::run() {
       const auto due_by = m_circuit_open ? std::numeric_limits<std::int64_t>::max() : now;
       const bool reopen_backlog = m_release_backlog;
       m_release_backlog = false;
+      // Cleared before the claim, so that a reservation refused while it
+      // runs still counts.
+      m_backlog = false;
       try {
         // The claim and, when it leaves slots free, when the next job is
         // due: one transaction.
@@ -118,6 +144,7 @@ awaitable<void> Forwarder::run() {
           ++m_in_flight;
           asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
         }
+        m_backlog = m_backlog || jobs.size() >= free_slots;
         if (jobs.size() < free_slots) {
           if (due) {
             sleep = std::clamp<std::chrono::milliseconds>(
@@ -128,6 +155,7 @@ awaitable<void> Forwarder::run() {
         }
       } catch (const std::exception& e) {
         log::error("upstream: cannot read the job queue: {}", e.what());
+        m_backlog = true;
         sleep = 1s;
       }
     }
@@ -154,7 +182,7 @@ awaitable<void> Forwarder::give_up_overdue() {
       log::error("upstream: {} failed for good: the API stayed unreachable for give_up_after; "
                  "the citizen is told, operators: laporctl retry {}",
                  job.ref, job.ref);
-      m_on_reply_queued(job.link);
+      m_on_reply.queued(job.link, std::nullopt, false);
     }
   } catch (const std::exception& e) {
     log::error("upstream: cannot give up overdue reports: {}", e.what());
@@ -207,6 +235,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     if (m_circuit_open) {
       log::info("upstream: the API answers again; circuit closed");
       m_release_backlog = true; // the waiting reports go now, oldest first
+      m_backlog = true;
     }
     m_consecutive_failures = 0;
     m_circuit_opens = 0;
@@ -221,15 +250,38 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   // harmless).
   --m_in_flight;
   ++m_recording;
-  m_wakeup.notify();
-  const store::Store::Task record = [&job, &outcome, replies = m_replies()](store::Connection& db) {
-    store::record_upstream_outcome(db, job, outcome, *replies);
+  if (outcome.kind == store::UpstreamOutcomeKind::temporary ||
+      outcome.kind == store::UpstreamOutcomeKind::auth_error) {
+    m_backlog = true; // pending again: run() learns when it falls due
+  }
+  if (m_backlog || m_circuit_open) {
+    m_wakeup.notify();
+  }
+  // Room in the outbox for the citizen's reply, when the outcome makes one.
+  const bool replies_now = outcome.kind == store::UpstreamOutcomeKind::delivered ||
+                           outcome.kind == store::UpstreamOutcomeKind::rejected ||
+                           outcome.kind == store::UpstreamOutcomeKind::gave_up;
+  // Only after a received reply that went the same way: one still in the
+  // queue must leave first.
+  const bool room =
+      replies_now && job.replies_handed_over && m_on_reply.reserve && m_on_reply.reserve(job.link);
+  // Set on the writer thread, read here after the commit resumed us.
+  std::optional<store::OutboundItem> reply;
+  const store::Store::Task record = [&job, &outcome, &reply, room,
+                                     replies = m_replies()](store::Connection& db) {
+    reply = store::record_upstream_outcome(db, job, outcome, *replies, room);
     return true;
   };
   const auto what = "upstream: " + job.ref;
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
-  co_await m_store.execute_until_stored(record, what, keep_trying);
+  const bool stored = co_await m_store.execute_until_stored(record, what, keep_trying);
   --m_recording;
+  if (!stored) {
+    if (room) {
+      m_on_reply.queued(job.link, std::nullopt, true); // the room back
+    }
+    co_return; // stopping: start-up recovery puts the job back to pending
+  }
   switch (outcome.kind) {
   case store::UpstreamOutcomeKind::delivered:
     ++m_counters.delivered;
@@ -237,7 +289,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     m_counters.last_error.reset();
     log::info("upstream: {} from {} forwarded, tracking id {} (attempt {})", job.ref,
               sms::mask_msisdn(job.msisdn), outcome.tracking_id, job.attempts);
-    m_on_reply_queued(job.link);
+    m_on_reply.queued(job.link, std::move(reply), room);
     break;
   case store::UpstreamOutcomeKind::temporary:
     ++m_counters.temporary;
@@ -266,7 +318,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     log::error(
         "upstream: {} failed for good: {}; the citizen is told, operators: laporctl retry {}",
         job.ref, outcome.error, job.ref);
-    m_on_reply_queued(job.link);
+    m_on_reply.queued(job.link, std::move(reply), room);
     break;
   }
 }

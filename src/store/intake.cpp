@@ -76,6 +76,20 @@ std::string format_local_time(std::int64_t unix_ms) {
   return full.substr(0, 10) + " " + full.substr(11, 5);
 }
 
+// Queues a reply to the sender of `sms`. The first goes to the outbox room
+// InboundSms::hand_over_reply reserved: queued claimed, and in the result.
+void queue_intake_reply(Connection& db, IntakeResult& result, std::optional<std::int64_t> report_id,
+                        std::string_view kind, const InboundSms& sms, std::string text) {
+  const bool hand_over = sms.hand_over_reply && result.replies.empty();
+  const auto id = queue_reply(db, report_id, kind, sms.link, sms.msisdn, text, sms.received_at,
+                              hand_over ? std::optional(sms.received_at) : std::nullopt);
+  if (hand_over) {
+    result.replies.push_back(
+        OutboundItem{id, sms.link, sms.msisdn, std::move(text), sms.received_at});
+  }
+  ++result.replies_queued;
+}
+
 void answer_status(Connection& db, const InboundSms& sms, const sms::Command& command,
                    const IntakePolicy& policy, bool may_reply, IntakeResult& result) {
   std::string argument = command.argument;
@@ -117,14 +131,13 @@ void answer_status(Connection& db, const InboundSms& sms, const sms::Command& co
                         {"tracking_id", tracking_id},
                         {"status", status},
                         {"updated", format_local_time(updated)}};
-    queue_reply(db, report_id, "status_reply", sms.link, sms.msisdn,
-                sms::render_template(policy.replies.status_reply, values), sms.received_at);
+    queue_intake_reply(db, result, report_id, "status_reply", sms,
+                       sms::render_template(policy.replies.status_reply, values));
   } else {
-    queue_reply(db, std::nullopt, "unknown_ref", sms.link, sms.msisdn,
-                sms::render_template(policy.replies.unknown_ref, Values{{"ref", command.argument}}),
-                sms.received_at);
+    queue_intake_reply(
+        db, result, std::nullopt, "unknown_ref", sms,
+        sms::render_template(policy.replies.unknown_ref, Values{{"ref", command.argument}}));
   }
-  ++result.replies_queued;
 }
 
 void file_report(Connection& db, const InboundSms& sms, const sms::Command& command,
@@ -135,47 +148,73 @@ void file_report(Connection& db, const InboundSms& sms, const sms::Command& comm
   const bool rahasia = command.rahasia || policy.default_rahasia;
   const bool anonim = command.anonim || policy.default_anonim;
 
-  auto& insert = db.prepare(
-      "INSERT INTO reports (msisdn, link, text, rahasia, anonim, state, received_at, updated_at, "
-      "silent) VALUES (?,?,?,?,?,?,?,?,?)");
-  insert.bind(1, sms.msisdn)
-      .bind(2, sms.link)
-      .bind(3, command.text)
-      .bind(4, rahasia)
-      .bind(5, anonim)
-      .bind(6, name(over_limit ? ReportState::held : ReportState::received))
-      .bind(7, sms.received_at)
-      .bind(8, sms.received_at)
-      .bind(9, !may_reply);
-  insert.run();
-  const std::int64_t report_id = db.last_insert_rowid();
+  // The ref is written with the row: its id is known beforehand (the next
+  // after the newest ever given, AUTOINCREMENT's rule), so the ref's unique
+  // index gets one entry instead of a NULL moved to its place.
+  auto& next_id = db.prepare(
+      "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'reports'), 0), "
+      "coalesce((SELECT max(id) FROM reports), 0)) + 1");
+  const std::int64_t report_id = next_id.step() ? next_id.column_int(0) : 1;
+  next_id.reset();
   result.report_id = report_id;
   result.ref = sms::make_ref(policy.ref_prefix, static_cast<std::uint64_t>(report_id),
                              deployment_ref_key(db));
-  auto& set_ref = db.prepare("UPDATE reports SET ref = ? WHERE id = ?");
-  set_ref.bind(1, result.ref).bind(2, report_id);
-  set_ref.run();
+  const bool hand_over = sms.hand_over_job && !over_limit;
+  const auto state = over_limit  ? ReportState::held
+                     : hand_over ? report_state_for(JobState::inflight)
+                                 : ReportState::received;
+  auto& insert = db.prepare(
+      "INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, received_at, "
+      "updated_at, silent) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  insert.bind(1, report_id)
+      .bind(2, result.ref)
+      .bind(3, sms.msisdn)
+      .bind(4, sms.link)
+      .bind(5, command.text)
+      .bind(6, rahasia)
+      .bind(7, anonim)
+      .bind(8, name(state))
+      .bind(9, sms.received_at)
+      .bind(10, sms.received_at)
+      .bind(11, !may_reply);
+  insert.run();
 
   if (over_limit) {
     // Stored and visible to operators, but not forwarded; told once a window.
     if (may_reply && !replied_since(db, sms.msisdn, "rate_limited", window_start)) {
-      queue_reply(db, report_id, "rate_limited", sms.link, sms.msisdn,
-                  sms::render_template(policy.replies.rate_limited, Values{}), sms.received_at);
-      ++result.replies_queued;
+      queue_intake_reply(db, result, report_id, "rate_limited", sms,
+                         sms::render_template(policy.replies.rate_limited, Values{}));
     }
     return;
   }
+  // Handed over, the job is claimed here (its first attempt) as
+  // claim_due_jobs would have.
   auto& job = db.prepare(
-      "INSERT INTO upstream_jobs (report_id, state, next_attempt_at, created_at, updated_at) "
-      "VALUES (?, 'pending', ?, ?, ?)");
-  job.bind(1, report_id).bind(2, sms.received_at).bind(3, sms.received_at).bind(4, sms.received_at);
+      "INSERT INTO upstream_jobs (report_id, state, attempts, next_attempt_at, created_at, "
+      "updated_at) VALUES (?, ?, ?, ?, ?, ?)");
+  job.bind(1, report_id)
+      .bind(2, name(hand_over ? JobState::inflight : JobState::pending))
+      .bind(3, hand_over ? 1 : 0)
+      .bind(4, sms.received_at)
+      .bind(5, sms.received_at)
+      .bind(6, sms.received_at);
   job.run();
   result.job_queued = true;
+  if (hand_over) {
+    result.job = UpstreamJob{.report_id = report_id,
+                             .ref = result.ref,
+                             .msisdn = sms.msisdn,
+                             .link = sms.link,
+                             .text = command.text,
+                             .rahasia = rahasia,
+                             .anonim = anonim,
+                             .received_at = sms.received_at,
+                             .created_at = sms.received_at,
+                             .attempts = 1};
+  }
   if (may_reply) {
-    queue_reply(db, report_id, "received", sms.link, sms.msisdn,
-                sms::render_template(policy.replies.received, Values{{"ref", result.ref}}),
-                sms.received_at);
-    ++result.replies_queued;
+    queue_intake_reply(db, result, report_id, "received", sms,
+                       sms::render_template(policy.replies.received, Values{{"ref", result.ref}}));
   }
 }
 
@@ -207,17 +246,18 @@ sms::RefKey deployment_ref_key(Connection& db) {
 
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
                          std::string_view kind, std::string_view link, std::string_view msisdn,
-                         std::string_view text, std::int64_t now) {
-  auto& stmt = db.prepare(
-      "INSERT INTO outbound (report_id, kind, link, msisdn, text, state, created_at, updated_at) "
-      "VALUES (?,?,?,?,?,'queued',?,?)");
+                         std::string_view text, std::int64_t now,
+                         std::optional<std::int64_t> claimed_at) {
+  auto& stmt = db.prepare("INSERT INTO outbound (report_id, kind, link, msisdn, text, state, "
+                          "created_at, updated_at, claimed_at) VALUES (?,?,?,?,?,'queued',?,?,?)");
   stmt.bind(1, report_id)
       .bind(2, kind)
       .bind(3, link)
       .bind(4, msisdn)
       .bind(5, text)
       .bind(6, now)
-      .bind(7, now);
+      .bind(7, now)
+      .bind(8, claimed_at);
   stmt.run();
   return db.last_insert_rowid();
 }
@@ -225,7 +265,8 @@ std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
 std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t report_id,
                                                std::string_view kind, std::string_view link,
                                                std::string_view msisdn, std::string_view text,
-                                               std::int64_t now) {
+                                               std::int64_t now,
+                                               std::optional<std::int64_t> claimed_at) {
   auto& silent = db.prepare("SELECT silent FROM reports WHERE id = ?");
   silent.bind(1, report_id);
   const bool quiet = silent.step() && silent.column_int(0) != 0;
@@ -233,7 +274,7 @@ std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t repo
   if (quiet) {
     return std::nullopt;
   }
-  return queue_reply(db, report_id, kind, link, msisdn, text, now);
+  return queue_reply(db, report_id, kind, link, msisdn, text, now, claimed_at);
 }
 
 namespace {
@@ -254,25 +295,20 @@ void act_on(Connection& db, const InboundSms& sms, const sms::Command& command,
     break;
   case sms::CommandKind::help:
     if (may_reply) {
-      queue_reply(db, std::nullopt, "help", sms.link, sms.msisdn, policy.replies.help,
-                  sms.received_at);
-      ++result.replies_queued;
+      queue_intake_reply(db, result, std::nullopt, "help", sms, policy.replies.help);
     }
     break;
   case sms::CommandKind::empty_report:
     if (may_reply) {
-      queue_reply(db, std::nullopt, "empty_report", sms.link, sms.msisdn,
-                  policy.replies.empty_report, sms.received_at);
-      ++result.replies_queued;
+      queue_intake_reply(db, result, std::nullopt, "empty_report", sms,
+                         policy.replies.empty_report);
     }
     break;
   case sms::CommandKind::unknown:
     // Help for a stray SMS, but at most once a window: never an SMS ping-pong.
     if (may_reply &&
         !replied_since(db, sms.msisdn, "help", sms.received_at - policy.sender_window_ms)) {
-      queue_reply(db, std::nullopt, "help", sms.link, sms.msisdn, policy.replies.help,
-                  sms.received_at);
-      ++result.replies_queued;
+      queue_intake_reply(db, result, std::nullopt, "help", sms, policy.replies.help);
     }
     break;
   }

@@ -108,8 +108,10 @@ std::optional<std::int64_t> next_due_at(Connection& db) {
   return due;
 }
 
-void record_upstream_outcome(Connection& db, const UpstreamJob& job, const UpstreamOutcome& outcome,
-                             const ReplyTemplates& replies) {
+std::optional<OutboundItem> record_upstream_outcome(Connection& db, const UpstreamJob& job,
+                                                    const UpstreamOutcome& outcome,
+                                                    const ReplyTemplates& replies,
+                                                    bool hand_over_reply) {
   const std::int64_t now = outcome.finished_at;
   auto& attempt = db.prepare("INSERT INTO upstream_attempts "
                              "(report_id, started_at, finished_at, outcome, error) "
@@ -126,6 +128,15 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
   attempt.run();
 
   using Values = std::map<std::string, std::string, std::less<>>;
+  // The citizen's reply, handed to the outbox (unless the report is silent).
+  const auto reply = [&](std::string_view kind, std::string text) -> std::optional<OutboundItem> {
+    const auto id = queue_report_reply(db, job.report_id, kind, job.link, job.msisdn, text, now,
+                                       hand_over_reply ? std::optional(now) : std::nullopt);
+    if (!id || !hand_over_reply) {
+      return std::nullopt;
+    }
+    return OutboundItem{*id, job.link, job.msisdn, std::move(text), now};
+  };
   switch (outcome.kind) {
   case UpstreamOutcomeKind::delivered: {
     auto& report = db.prepare("UPDATE reports SET state = 'forwarded', tracking_id = ?, "
@@ -138,12 +149,9 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
     }
     report.run();
     set_job(db, job.report_id, JobState::done, now, {}, now);
-    queue_report_reply(
-        db, job.report_id, "forwarded", job.link, job.msisdn,
-        sms::render_template(replies.forwarded,
-                             Values{{"ref", job.ref}, {"tracking_id", outcome.tracking_id}}),
-        now);
-    break;
+    return reply("forwarded", sms::render_template(
+                                  replies.forwarded,
+                                  Values{{"ref", job.ref}, {"tracking_id", outcome.tracking_id}}));
   }
   case UpstreamOutcomeKind::temporary:
   case UpstreamOutcomeKind::auth_error:
@@ -154,10 +162,9 @@ void record_upstream_outcome(Connection& db, const UpstreamJob& job, const Upstr
   case UpstreamOutcomeKind::gave_up:
     set_job(db, job.report_id, JobState::failed, now, outcome.error, now);
     set_report_state(db, job.report_id, report_state_for(JobState::failed), now);
-    queue_report_reply(db, job.report_id, "failed", job.link, job.msisdn,
-                       sms::render_template(replies.failed, Values{{"ref", job.ref}}), now);
-    break;
+    return reply("failed", sms::render_template(replies.failed, Values{{"ref", job.ref}}));
   }
+  return std::nullopt;
 }
 
 std::vector<UpstreamJob> give_up_overdue_jobs(Connection& db, std::int64_t created_before,

@@ -1,5 +1,6 @@
 #include <laporsms/sms/ref.hpp>
 #include <laporsms/store/intake.hpp>
+#include <laporsms/store/upstream.hpp>
 #include <laporsms/util/clock.hpp>
 
 #include <doctest/doctest.h>
@@ -89,6 +90,68 @@ TEST_SUITE("store::intake") {
     CHECK(query_text(t.db, "SELECT state FROM upstream_jobs WHERE " + job) == "pending");
     CHECK(t.db.query_int("SELECT next_attempt_at FROM upstream_jobs WHERE " + job) == k_t0);
     CHECK(t.db.query_int("SELECT attempts FROM upstream_jobs WHERE " + job) == 0);
+  }
+
+  TEST_CASE("a report handed over is filed with its job inflight, and its reply claimed") {
+    TestDb t;
+    auto sms = make_sms(k_citizen, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+    sms.hand_over_job = true;
+    sms.hand_over_reply = true;
+    const auto result = record_inbound(t.db, sms, test_policy());
+    REQUIRE(result.report_id);
+    const auto id = *result.report_id;
+    // The job, as claim_due_jobs would have claimed it: no claim needed.
+    REQUIRE(result.job);
+    CHECK(result.job->report_id == id);
+    CHECK(result.job->ref == result.ref);
+    CHECK(result.job->text == "jalan berlubang di Jl. Ahmad Yani");
+    CHECK(result.job->msisdn == k_citizen);
+    CHECK(result.job->link == "telkomsel");
+    CHECK(result.job->received_at == k_t0);
+    CHECK(result.job->attempts == 1);
+    const auto job = fmt::format("report_id = {}", id);
+    CHECK(query_text(t.db, "SELECT state FROM upstream_jobs WHERE " + job) == "inflight");
+    CHECK(t.db.query_int("SELECT attempts FROM upstream_jobs WHERE " + job) == 1);
+    CHECK(query_text(t.db, fmt::format("SELECT state FROM reports WHERE id = {}", id)) ==
+          "forwarding");
+    CHECK(claim_due_jobs(t.db, k_t0 + 1, 10).empty());
+    // The received reply, queued claimed for the outbox's room.
+    REQUIRE(result.replies.size() == 1);
+    const auto rows = replies(t.db);
+    REQUIRE(rows.size() == 1);
+    CHECK(t.db.query_int(
+              fmt::format("SELECT claimed_at FROM outbound WHERE id = {}", rows[0].id)) == k_t0);
+    CHECK(result.replies[0].id == rows[0].id);
+    CHECK(result.replies[0].text == rows[0].text);
+    CHECK(result.replies[0].link == "telkomsel");
+    CHECK(result.replies[0].msisdn == k_citizen);
+    CHECK(result.replies[0].created_at == k_t0);
+  }
+
+  TEST_CASE("without room reserved, or over the sender's limit, nothing is handed over") {
+    TestDb t;
+    const auto plain = send(t.db, "LAPORYAI lampu jalan mati di Jl. Sudirman", k_t0);
+    CHECK_FALSE(plain.job);
+    CHECK(plain.job_queued);
+    CHECK(plain.replies.empty());
+    CHECK(plain.replies_queued == 1);
+    auto policy = test_policy();
+    policy.max_reports_per_sender = 1;
+    auto sms = make_sms(k_citizen, "LAPORYAI got mampet di Jl. Merdeka", k_t0 + 1000);
+    sms.hand_over_job = true;
+    const auto held = record_inbound(t.db, sms, policy);
+    REQUIRE(held.report_id);
+    CHECK_FALSE(held.job);
+    CHECK_FALSE(held.job_queued);
+    CHECK(query_text(t.db, fmt::format("SELECT state FROM reports WHERE id = {}",
+                                       *held.report_id)) == "held");
+    // INFO: a reply, no report.
+    auto info = make_sms(k_citizen, "INFO", k_t0 + 2000);
+    info.hand_over_job = true;
+    info.hand_over_reply = true;
+    const auto help = record_inbound(t.db, info, test_policy());
+    CHECK_FALSE(help.job);
+    CHECK(help.replies.size() == 1); // a reply without a report is handed over too
   }
 
   TEST_CASE("refs follow the prefix and the row id, and differ") {

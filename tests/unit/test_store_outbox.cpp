@@ -1,5 +1,6 @@
 #include <laporsms/store/intake.hpp>
 #include <laporsms/store/outbox.hpp>
+#include <laporsms/store/recovery.hpp>
 
 #include <doctest/doctest.h>
 
@@ -99,6 +100,23 @@ TEST_SUITE("store::outbox") {
         claim_outbound(t.db, "telkomsel", 10, k_t0 + 10 * k_hour_ms, k_t0 + 5 * k_hour_ms).empty());
     CHECK(reply(t.db, fresh).state == "queued");
     CHECK(reply(t.db, fresh).claimed_at == k_t0);
+  }
+
+  TEST_CASE("a reply queued claimed, for an outbox that reserved room, is not claimed again") {
+    TestDb t;
+    const auto handed =
+        queue_reply(t.db, std::nullopt, "help", "telkomsel", "628123", "a", k_t0, k_t0);
+    const auto queued = queue_reply(t.db, std::nullopt, "help", "telkomsel", "628124", "b", k_t0);
+    const auto claimed = claim_outbound(t.db, "telkomsel", 10, k_t0 + 7, 0);
+    REQUIRE(claimed.size() == 1);
+    CHECK(claimed[0].id == queued);
+    CHECK(t.db.query_int(fmt::format("SELECT claimed_at FROM outbound WHERE id = {}", handed)) ==
+          k_t0);
+    // Never started when the daemon stopped: back to the queue at start-up.
+    recover_on_startup(t.db, k_t0 + 10);
+    const auto again = claim_outbound(t.db, "telkomsel", 10, k_t0 + 11, 0);
+    REQUIRE(again.size() == 2);
+    CHECK(again[0].id == handed);
   }
 
   TEST_CASE("record_submitted stores every part's message id") {

@@ -101,7 +101,7 @@ TEST_SUITE("store::upstream") {
 
     auto retry = outcome(UpstreamOutcomeKind::temporary, k_t0 + 10);
     retry.next_attempt_at = k_t0 + 5000;
-    record_upstream_outcome(t.db, job, retry, test_templates());
+    CHECK_FALSE(record_upstream_outcome(t.db, job, retry, test_templates())); // no reply
     CHECK(claim_due_jobs(t.db, k_t0 + 4999, 10).empty());
     const auto again = claim_one(t.db, k_t0 + 5000);
     CHECK(again.attempts == 2);
@@ -131,7 +131,7 @@ TEST_SUITE("store::upstream") {
     auto done = outcome(UpstreamOutcomeKind::delivered, k_t0 + 900);
     done.tracking_id = "1916449";
     done.transaction_id = "TX-77";
-    record_upstream_outcome(t.db, job, done, test_templates());
+    const auto handed = record_upstream_outcome(t.db, job, done, test_templates(), true);
 
     CHECK(report_state(t.db, id) == "forwarded");
     const auto where = fmt::format("id = {}", id);
@@ -147,6 +147,13 @@ TEST_SUITE("store::upstream") {
     REQUIRE(forwarded.size() == 1);
     CHECK(forwarded[0].text == "Laporan " + job.ref + " masuk LAPOR! #1916449.");
     CHECK(forwarded[0].report_id == id);
+    // Queued claimed, for the room the outbox reserved.
+    REQUIRE(handed);
+    CHECK(t.db.query_int(fmt::format("SELECT claimed_at FROM outbound WHERE id = {}",
+                                     handed->id)) == k_t0 + 900);
+    CHECK(handed->id == forwarded[0].id);
+    CHECK(handed->text == forwarded[0].text);
+    CHECK(handed->created_at == k_t0 + 900);
     CHECK(forwarded[0].msisdn == "628123456789");
     CHECK(forwarded[0].link == "telkomsel");
     CHECK(forwarded[0].state == "queued");

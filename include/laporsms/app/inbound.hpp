@@ -22,10 +22,30 @@ struct RuntimePolicy {
   store::IntakePolicy intake; // keywords, limits, reply templates
 };
 
+// Where what the intake stored goes next, in memory (the database stays the
+// truth: whatever is not taken here is claimed from it).
+struct IntakeHandover {
+  // What was reserved for one SMS before it is stored.
+  struct Reserved {
+    bool job = false;   // a forwarder slot, for a report it may file
+    bool reply = false; // room in the outbox of its link, for its reply
+  };
+  // A forwarder slot for a report this SMS may file; true when one is held.
+  std::function<bool()> reserve_job;
+  // Room in the outbox of `link` for the reply it may cause.
+  std::function<bool(const std::string& link)> reserve_reply;
+  // After the commit: the reply queued claimed and the job stored inflight
+  // for what was reserved (what did not come is given back).
+  std::function<void(const std::string& link, store::IntakeResult& result, Reserved reserved)>
+      stored;
+  // Nothing was stored: give back what was reserved.
+  std::function<void(const std::string& link, Reserved reserved)> release;
+};
+
 class InboundHandler {
 public:
   InboundHandler(store::Store& store, std::function<std::shared_ptr<const RuntimePolicy>()> policy,
-                 std::function<void(const std::string& link, bool report_filed)> on_stored);
+                 IntakeHandover handover);
 
   // Handles one message from `link`; returns the command_status to answer with.
   awaitable<std::uint32_t> handle(std::string link, sms::DefaultCoding default_coding,
@@ -37,7 +57,7 @@ private:
 
   store::Store& m_store;
   std::function<std::shared_ptr<const RuntimePolicy>()> m_policy;
-  std::function<void(const std::string&, bool)> m_on_stored;
+  IntakeHandover m_handover;
   bool m_store_failing = false; // logs a storage fault once per episode
 };
 

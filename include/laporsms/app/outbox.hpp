@@ -35,6 +35,14 @@ public:
   awaitable<void> run();
   // A reply was queued, or the link came up: look now.
   void wake() { m_wakeup.notify(); }
+  // The hand-over in memory, for a reply about to be queued: reserve() holds
+  // room when the link can send now (bound, room in the window, not
+  // throttled, nothing older waiting); the store then queues the reply
+  // claimed and take() sends it without a claim of its own; release() gives
+  // the room back when no reply came.
+  bool reserve();
+  void take(store::OutboundItem item);
+  void release();
   void stop() {
     m_stopping = true;
     m_wakeup.notify();
@@ -43,6 +51,7 @@ public:
 
 private:
   awaitable<void> send(store::OutboundItem item);
+  unsigned max_in_progress() const;
 
   asio::any_io_executor m_executor;
   store::Store& m_store;
@@ -52,6 +61,11 @@ private:
   util::Wakeup m_wakeup;
   bool m_stopping = false;
   unsigned m_in_progress = 0;
+  // Replies may wait in the database unclaimed (the last claim filled its
+  // limit, a reservation was refused, a send was put back): run() claims
+  // again when a send ends. Without it a finished send claims nothing, and
+  // no reply is handed over ahead of an older one in the queue.
+  bool m_backlog = true;
   // Grows while the SMSC answers "throttled" or "queue full", shrinks on success.
   std::chrono::milliseconds m_pause{0};
   std::chrono::steady_clock::time_point m_last_throttle{};

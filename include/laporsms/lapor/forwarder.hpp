@@ -57,15 +57,35 @@ using ReplyTemplatesSource = std::function<std::shared_ptr<const store::ReplyTem
 
 class Forwarder {
 public:
+  // Where an outcome's reply to the citizen goes: `reserve` asks the outbox
+  // of a link for room before the outcome is stored; `queued` hands over the
+  // reply stored claimed for it, or, with none, gives the room back
+  // (`reserved`) and has the outboxes look in the queue.
+  struct ReplyHandover {
+    std::function<bool(const std::string& link)> reserve;
+    std::function<void(const std::string& link, std::optional<store::OutboundItem> reply,
+                       bool reserved)>
+        queued;
+  };
   Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
             const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
-            std::function<void(const std::string& link)> on_reply_queued);
+            ReplyHandover on_reply);
 
   // Runs until stop(): claims due jobs while slots are free, sleeps until the
   // next one falls due or wake() is called.
   awaitable<void> run();
   // A new job was stored: look again now.
-  void wake() { m_wakeup.notify(); }
+  void wake() {
+    m_backlog = true;
+    m_wakeup.notify();
+  }
+  // The hand-over in memory, for a report about to be filed: reserve() holds
+  // a slot when one is free, the circuit is closed and nothing waits in the
+  // queue; the intake then stores the job inflight and take() starts its
+  // attempt without a claim; release() gives the slot back when no job came.
+  bool reserve();
+  void take(store::UpstreamJob job);
+  void release();
   // Stops claiming jobs and waits up to `grace` for attempts under way.
   awaitable<void> stop(std::chrono::milliseconds grace);
 
@@ -81,12 +101,17 @@ private:
   const Adapter& m_adapter;
   ForwarderOptions m_options;
   ReplyTemplatesSource m_replies;
-  std::function<void(const std::string&)> m_on_reply_queued;
+  ReplyHandover m_on_reply;
   util::Wakeup m_wakeup;
   std::mt19937_64 m_rng;
   bool m_stopping = false;
   unsigned m_in_flight = 0; // requests to the API not yet answered
   unsigned m_recording = 0; // answered, the outcome not yet stored
+  unsigned m_reserved = 0;  // slots held for jobs being filed (reserve)
+  // Jobs may wait in the database (the last claim filled its slots, a job
+  // failed for now, a reservation was refused): run() looks again when a
+  // slot frees. Without it a finished attempt claims nothing.
+  bool m_backlog = true;
   ForwarderSnapshot m_counters;
   // Circuit breaker: open after circuit_threshold temporary failures in a
   // row; after a backoff one probe goes out (half-open); its success closes it.

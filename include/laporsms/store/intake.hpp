@@ -30,16 +30,19 @@ int file_expired_parts(Connection& db, std::int64_t now, const IntakePolicy& pol
 sms::RefKey deployment_ref_key(Connection& db);
 
 // Queues one reply in the outbound queue; returns its id.
+// `claimed_at`: queued already claimed, for an outbox that reserved room for
+// it (a hand-over in memory: its own claim never sees it).
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
                          std::string_view kind, std::string_view link, std::string_view msisdn,
-                         std::string_view text, std::int64_t now);
+                         std::string_view text, std::int64_t now,
+                         std::optional<std::int64_t> claimed_at = std::nullopt);
 
 // Queues a reply about report `report_id` unless its sender is one we never
 // reply to (reports.silent); returns its id, or nullopt when none was queued.
-std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t report_id,
-                                               std::string_view kind, std::string_view link,
-                                               std::string_view msisdn, std::string_view text,
-                                               std::int64_t now);
+std::optional<std::int64_t>
+queue_report_reply(Connection& db, std::int64_t report_id, std::string_view kind,
+                   std::string_view link, std::string_view msisdn, std::string_view text,
+                   std::int64_t now, std::optional<std::int64_t> claimed_at = std::nullopt);
 
 // What a citizen is told about a report's state when no upstream status is known.
 std::string describe_state(std::string_view state);

@@ -34,6 +34,12 @@ struct InboundSms {
   sms::DefaultCoding default_coding = sms::DefaultCoding::gsm7;
   // Identifies a redelivery of the same PDU (sender, coding, bytes).
   std::int64_t fingerprint = 0;
+  // A forwarder slot waits for it: a report filed from this SMS has its job
+  // stored inflight, and IntakeResult::job hands it over without a claim.
+  bool hand_over_job = false;
+  // Room in the outbox of `link` waits for its reply: queued claimed, and
+  // IntakeResult::replies hands it over.
+  bool hand_over_reply = false;
 };
 
 // The reply texts with their {placeholders}, as configured.
@@ -74,17 +80,6 @@ struct IntakePolicy {
   ReplyTemplates replies;
 };
 
-struct IntakeResult {
-  bool redelivery = false;     // the same MO was stored moments ago: nothing stored now
-  bool part_waiting = false;   // a part stored; its siblings have not all arrived
-  bool duplicate_part = false; // a part we already had
-  std::int64_t inbound_id = 0;
-  std::optional<std::int64_t> report_id;
-  std::string ref;
-  int replies_queued = 0;
-  bool job_queued = false;
-};
-
 // A reply waiting in the outbound queue.
 struct OutboundItem {
   std::int64_t id = 0;
@@ -106,6 +101,27 @@ struct UpstreamJob {
   std::int64_t received_at = 0;
   std::int64_t created_at = 0;
   int attempts = 0; // including the one now claimed
+  // In memory only: every reply the intake queued for this report went
+  // straight to the outbox, so its outcome's reply may too without
+  // overtaking one still in the queue (replies keep their order per citizen).
+  bool replies_handed_over = false;
+};
+
+struct IntakeResult {
+  bool redelivery = false;     // the same MO was stored moments ago: nothing stored now
+  bool part_waiting = false;   // a part stored; its siblings have not all arrived
+  bool duplicate_part = false; // a part we already had
+  std::int64_t inbound_id = 0;
+  std::optional<std::int64_t> report_id;
+  std::string ref;
+  int replies_queued = 0;
+  bool job_queued = false;
+  // The reply queued claimed for the room InboundSms::hand_over_reply
+  // reserved (at most one); the others are in the queue.
+  std::vector<OutboundItem> replies;
+  // The report's job, stored inflight for the slot InboundSms::hand_over_job
+  // reserved.
+  std::optional<UpstreamJob> job;
 };
 
 enum class UpstreamOutcomeKind { delivered, temporary, auth_error, rejected, gave_up };
