@@ -126,34 +126,16 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   auto file = [inbound = std::move(sms), policy](store::Connection& db) {
     return store::record_inbound(db, inbound, policy->intake);
   };
+  // Only the filing itself can fail here: once it committed, the MO is
+  // stored, whatever happens next, and what was reserved is used or given
+  // back by `stored`.
+  store::IntakeResult result;
+  bool filed = false;
   try {
     auto filing = m_store.execute(std::move(file));
-    auto result = co_await std::move(filing);
-    if (m_store_failing) {
-      m_store_failing = false;
-      log::info("store: writes succeed again");
-    }
-    if (result.redelivery) {
-      log::info("intake: {} on {} redelivered an MO already stored; acknowledged again",
-                sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
-    }
-    if (result.report_id) {
-      log::info("intake: report {} from {} on {}", result.ref,
-                sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
-    }
-    if (m_handover.stored) {
-      try {
-        m_handover.stored(link, result, reserved);
-      } catch (const std::exception& e) {
-        // Stored all the same (the queues have it): the SMSC hears ok.
-        log::error("intake: handing over what was stored failed: {}", e.what());
-      }
-    }
-    co_return smpp::status::ok;
+    result = co_await std::move(filing);
+    filed = true;
   } catch (const store::SqliteError& e) {
-    if (m_handover.release) {
-      m_handover.release(link, reserved);
-    }
     if (!m_store_failing) {
       m_store_failing = true;
       log::error("store: cannot write ({}); answering the SMSC with a temporary error until "
@@ -161,13 +143,31 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
                  e.what());
     }
   } catch (const std::exception& e) {
-    if (m_handover.release) {
-      m_handover.release(link, reserved);
-    }
     log::error("intake: storing a message from {} failed: {}",
                sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), e.what());
   }
-  co_return smpp::status::temporary_app_error;
+  if (!filed) {
+    if (m_handover.release) {
+      m_handover.release(link, reserved);
+    }
+    co_return smpp::status::temporary_app_error;
+  }
+  if (m_handover.stored) {
+    m_handover.stored(link, result, reserved);
+  }
+  if (m_store_failing) {
+    m_store_failing = false;
+    log::info("store: writes succeed again");
+  }
+  if (result.redelivery) {
+    log::info("intake: {} on {} redelivered an MO already stored; acknowledged again",
+              sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
+  }
+  if (result.report_id) {
+    log::info("intake: report {} from {} on {}", result.ref,
+              sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
+  }
+  co_return smpp::status::ok;
 }
 
 awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,

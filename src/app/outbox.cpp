@@ -22,7 +22,9 @@ unsigned OutboxSender::max_in_progress() const {
 }
 
 bool OutboxSender::reserve() {
-  if (m_stopping || m_backlog || m_pause > 0ms || !m_session.can_transmit() ||
+  // Never while a claim is out: what it takes is not counted yet, and a
+  // reply it leaves behind is older than this one.
+  if (m_stopping || m_backlog || m_claiming || m_pause > 0ms || !m_session.can_transmit() ||
       m_in_progress >= max_in_progress()) {
     m_backlog = true; // the reply goes to the queue: claim it when room frees
     return false;
@@ -73,6 +75,7 @@ awaitable<void> OutboxSender::run() {
       // Cleared before the claim, so that a reservation refused while it
       // runs still counts.
       m_backlog = false;
+      m_claiming = true;
       auto claim = [&links, limit, now, expire_before](store::Connection& db) {
         // Our own replies first, then those of down links we stand in for.
         std::pair<std::vector<store::OutboundItem>, int> claimed;
@@ -88,6 +91,7 @@ awaitable<void> OutboxSender::run() {
       };
       auto [claimed, expired] =
           co_await m_store.execute(std::move(claim), store::Durability::written);
+      m_claiming = false;
       items = std::move(claimed);
       m_backlog = m_backlog || items.size() >= limit;
       if (expired > 0) {
@@ -97,6 +101,7 @@ awaitable<void> OutboxSender::run() {
     } catch (const std::exception& e) {
       log::error("outbox {}: cannot read the queue: {}", link, e.what());
       read_failed = true;
+      m_claiming = false;
       m_backlog = true;
     }
     if (read_failed) {

@@ -78,9 +78,21 @@ ForwarderSnapshot Forwarder::snapshot() const {
   return snap;
 }
 
+unsigned Forwarder::busy_slots() const {
+  // Outcomes waiting for the store hold no slot, up to one round of them:
+  // past that, a store that takes claims but refuses outcomes would let
+  // every job go out once more and sit inflight, to be posted again at the
+  // next start.
+  const unsigned unstored =
+      m_recording > m_options.concurrency ? m_recording - m_options.concurrency : 0;
+  return m_in_flight + m_reserved + unstored;
+}
+
 bool Forwarder::reserve() {
-  if (m_stopping || m_circuit_open || m_backlog ||
-      m_in_flight + m_reserved >= m_options.concurrency) {
+  // Never while a claim is out: what it takes is not counted yet, and a job
+  // it leaves behind is older than this one.
+  if (m_stopping || m_circuit_open || m_backlog || m_claiming ||
+      busy_slots() >= m_options.concurrency) {
     m_backlog = true; // the job goes to the queue: claim it when a slot frees
     return false;
   }
@@ -99,12 +111,15 @@ void Forwarder::take(store::UpstreamJob job) {
 
 void Forwarder::release() {
   --m_reserved;
+  if (m_backlog) {
+    m_wakeup.notify();
+  }
 }
 
 awaitable<void> Forwarder::run() {
   while (!m_stopping) {
     std::chrono::milliseconds sleep = 60s;
-    const unsigned busy = m_in_flight + m_reserved;
+    const unsigned busy = busy_slots();
     unsigned free_slots = m_options.concurrency > busy ? m_options.concurrency - busy : 0;
     if (m_circuit_open) {
       // Open: nothing until the probe time; then one job at a time (half-open).
@@ -127,6 +142,7 @@ awaitable<void> Forwarder::run() {
       // Cleared before the claim, so that a reservation refused while it
       // runs still counts.
       m_backlog = false;
+      m_claiming = true;
       try {
         // The claim and, when it leaves slots free, when the next job is
         // due: one transaction.
@@ -140,6 +156,7 @@ awaitable<void> Forwarder::run() {
         };
         // Lost to a power cut, a claim only means the job is tried again.
         auto [jobs, due] = co_await m_store.execute(std::move(claim), store::Durability::written);
+        m_claiming = false;
         for (auto& job : jobs) {
           ++m_in_flight;
           asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
@@ -155,9 +172,15 @@ awaitable<void> Forwarder::run() {
         }
       } catch (const std::exception& e) {
         log::error("upstream: cannot read the job queue: {}", e.what());
+        m_claiming = false;
         m_backlog = true;
         sleep = 1s;
       }
+    }
+    if (free_slots == 0 && !m_circuit_open) {
+      // A job may fall due while every slot is busy: the next one to free
+      // wakes this loop, and nothing newer is handed over meanwhile.
+      m_backlog = true;
     }
     if (sleep > 0ms || free_slots == 0) {
       co_await m_wakeup.wait(free_slots == 0 ? std::chrono::milliseconds(60s) : sleep);

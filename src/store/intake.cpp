@@ -373,6 +373,9 @@ void join_and_file(Connection& db, const PartKey& key, const InboundSms& last,
   // (an escape pair, a surrogate pair) whole.
   InboundSms whole = last;
   whole.link = link;
+  // Room was reserved in the outbox of the link the last part came on; a
+  // message begun on another link is answered there, through the queue.
+  whole.hand_over_reply = last.hand_over_reply && link == last.link;
   whole.received_at = last.received_at;
   whole.concat.reset();
   whole.data_coding = data_coding;

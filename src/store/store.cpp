@@ -24,14 +24,6 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
   // 32 MiB of page cache: the hot pages (queues, indexes) stay in memory
   // instead of being read back from the OS on every statement.
   m_db->exec("PRAGMA cache_size = -32768");
-  if (m_options.max_size_mb > 0) {
-    // Per connection, so set at every start; a full database answers
-    // SQLITE_FULL, which the intake turns into a temporary error.
-    const auto page_size = m_db->query_int("PRAGMA page_size");
-    const auto pages = static_cast<std::int64_t>(m_options.max_size_mb) * 1024 * 1024 /
-                       std::max<std::int64_t>(page_size, 512);
-    m_db->query_int(fmt::format("PRAGMA max_page_count = {}", pages));
-  }
   // Checkpoint every ~4 MiB of WAL and truncate it back to 64 MiB at most:
   // the WAL must not be what fills a small disk.
   m_db->exec("PRAGMA wal_autocheckpoint = 1000");
@@ -41,6 +33,16 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
   // is unreadable, fails right here (SQLITE_NOTADB/CORRUPT) with a clear
   // message; damage deeper in surfaces as an error on the row it touches.
   migrate(*m_db);
+  if (m_options.max_size_mb > 0) {
+    // After the migration, which may build tables anew (old and new side by
+    // side for a moment) in a database near its cap. Per connection, so set
+    // at every start; a full database answers SQLITE_FULL, which the intake
+    // turns into a temporary error.
+    const auto page_size = m_db->query_int("PRAGMA page_size");
+    const auto pages = static_cast<std::int64_t>(m_options.max_size_mb) * 1024 * 1024 /
+                       std::max<std::int64_t>(page_size, 512);
+    m_db->query_int(fmt::format("PRAGMA max_page_count = {}", pages));
+  }
   m_thread = std::thread([this] { writer_main(); });
 }
 

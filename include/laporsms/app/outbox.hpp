@@ -33,8 +33,12 @@ public:
                std::function<std::vector<std::string>()> borrowed_links = {});
 
   awaitable<void> run();
-  // A reply was queued, or the link came up: look now.
-  void wake() { m_wakeup.notify(); }
+  // A reply was queued, or the link came up: look now (and hand nothing
+  // newer over until the claim has it).
+  void wake() {
+    m_backlog = true;
+    m_wakeup.notify();
+  }
   // The hand-over in memory, for a reply about to be queued: reserve() holds
   // room when the link can send now (bound, room in the window, not
   // throttled, nothing older waiting); the store then queues the reply
@@ -66,6 +70,7 @@ private:
   // again when a send ends. Without it a finished send claims nothing, and
   // no reply is handed over ahead of an older one in the queue.
   bool m_backlog = true;
+  bool m_claiming = false; // a claim is out to the store
   // Grows while the SMSC answers "throttled" or "queue full", shrinks on success.
   std::chrono::milliseconds m_pause{0};
   std::chrono::steady_clock::time_point m_last_throttle{};

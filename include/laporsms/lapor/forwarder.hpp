@@ -93,6 +93,7 @@ public:
 
 private:
   awaitable<void> give_up_overdue();
+  unsigned busy_slots() const;
   awaitable<void> attempt(store::UpstreamJob job);
 
   asio::any_io_executor m_executor;
@@ -112,6 +113,7 @@ private:
   // failed for now, a reservation was refused): run() looks again when a
   // slot frees. Without it a finished attempt claims nothing.
   bool m_backlog = true;
+  bool m_claiming = false; // a claim is out to the store
   ForwarderSnapshot m_counters;
   // Circuit breaker: open after circuit_threshold temporary failures in a
   // row; after a backoff one probe goes out (half-open); its success closes it.
