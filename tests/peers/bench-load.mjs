@@ -67,10 +67,10 @@ function pdu(commandId, status, sequence, body = k_empty) {
   return out;
 }
 
-// deliver_sm from `source` to 1708 with `text` (ASCII letters, digits, blanks
-// and full stops only: the same octets in GSM 03.38 unpacked, data_coding 0).
-function deliverSm(sequence, source, text) {
-  const length = 16 + 1 + 2 + source.length + 1 + 2 + 5 + 3 + 1 + 1 + 2 + 3 + text.length;
+// deliver_sm from `source` (international, E.164) to 1708 with the given
+// esm_class, data_coding and short_message octets; every other field empty.
+function deliverSmPdu(sequence, source, esmClass, dataCoding, shortMessage) {
+  const length = 16 + 1 + 2 + source.length + 1 + 2 + 5 + 3 + 1 + 1 + 2 + 3 + shortMessage.length;
   const out = Buffer.allocUnsafe(length);
   out.writeUInt32BE(length, 0);
   out.writeUInt32BE(Cmd.deliver_sm, 4);
@@ -86,65 +86,35 @@ function deliverSm(sequence, source, text) {
   out[o++] = 0; // dest_addr_npi
   o += out.write('1708', o, 'latin1');
   out[o++] = 0;
-  out[o++] = 0; // esm_class
+  out[o++] = esmClass;
   out[o++] = 0; // protocol_id
   out[o++] = 0; // priority_flag
   out[o++] = 0; // schedule_delivery_time ""
   out[o++] = 0; // validity_period ""
   out[o++] = 0; // registered_delivery
   out[o++] = 0; // replace_if_present_flag
-  out[o++] = 0; // data_coding: SMSC default (GSM 03.38)
+  out[o++] = dataCoding;
   out[o++] = 0; // sm_default_msg_id
-  out[o++] = text.length;
-  o += out.write(text, o, 'latin1');
+  out[o++] = shortMessage.length;
+  o += shortMessage.copy(out, o);
   if (o !== length) {
     throw new Error(`deliver_sm length ${o} != ${length}`);
   }
   return out;
 }
 
-// deliver_sm from `source` to 1708 carrying one part of a concatenated UCS-2
-// message: esm_class 0x40 (UDHI), data_coding 8, short_message = UDH
-// (IE 0x00: 8-bit reference `ref`, `total` parts, this is part `seq`) + `data`.
+// deliver_sm with `text` (ASCII letters, digits, blanks and full stops only:
+// the same octets in GSM 03.38 unpacked, data_coding 0, the SMSC default).
+function deliverSm(sequence, source, text) {
+  return deliverSmPdu(sequence, source, 0, 0, Buffer.from(text, 'latin1'));
+}
+
+// deliver_sm carrying one part of a concatenated UCS-2 message: esm_class
+// 0x40 (UDHI), data_coding 8, short_message = UDH (IE 0x00: 8-bit reference
+// `ref`, `total` parts, this is part `seq`) + `data`.
 function deliverSmPart(sequence, source, ref, total, seq, data) {
-  const smLength = 6 + data.length;
-  const length = 16 + 1 + 2 + source.length + 1 + 2 + 5 + 3 + 1 + 1 + 2 + 3 + smLength;
-  const out = Buffer.allocUnsafe(length);
-  out.writeUInt32BE(length, 0);
-  out.writeUInt32BE(Cmd.deliver_sm, 4);
-  out.writeUInt32BE(0, 8);
-  out.writeUInt32BE(sequence >>> 0, 12);
-  let o = 16;
-  out[o++] = 0; // service_type ""
-  out[o++] = 1; // source_addr_ton: international
-  out[o++] = 1; // source_addr_npi: E.164
-  o += out.write(source, o, 'latin1');
-  out[o++] = 0;
-  out[o++] = 0; // dest_addr_ton
-  out[o++] = 0; // dest_addr_npi
-  o += out.write('1708', o, 'latin1');
-  out[o++] = 0;
-  out[o++] = 0x40; // esm_class: UDH indicator
-  out[o++] = 0; // protocol_id
-  out[o++] = 0; // priority_flag
-  out[o++] = 0; // schedule_delivery_time ""
-  out[o++] = 0; // validity_period ""
-  out[o++] = 0; // registered_delivery
-  out[o++] = 0; // replace_if_present_flag
-  out[o++] = 8; // data_coding: UCS-2
-  out[o++] = 0; // sm_default_msg_id
-  out[o++] = smLength;
-  out[o++] = 5; // UDHL
-  out[o++] = 0x00; // IE: concatenated SMS, 8-bit reference
-  out[o++] = 3;
-  out[o++] = ref & 0xff;
-  out[o++] = total;
-  out[o++] = seq;
-  o += data.copy(out, o);
-  if (o !== length) {
-    throw new Error(`deliver_sm length ${o} != ${length}`);
-  }
-  return out;
+  const udh = Buffer.from([5, 0x00, 3, ref & 0xff, total, seq]);
+  return deliverSmPdu(sequence, source, 0x40, 8, Buffer.concat([udh, data]));
 }
 
 // The UTF-16BE octets of report `index` in UCS-2 (curly quotes and a dash, as
