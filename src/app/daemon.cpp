@@ -179,12 +179,7 @@ public:
         reply = std::move(result.replies.front());
       }
       const bool queued_more = result.replies_queued > static_cast<int>(result.replies.size());
-      auto* outbox = outbox_of(link);
-      if (reply && outbox != nullptr) {
-        outbox->take(std::move(*reply)); // only ever stored claimed for reserved room
-      } else if (reserved.reply && outbox != nullptr) {
-        outbox->release();
-      }
+      hand_over_reply(link, std::move(reply), reserved.reply);
       if (queued_more) {
         wake_outbox(link);
       }
@@ -303,20 +298,29 @@ private:
     return outbox != nullptr && outbox->reserve();
   }
 
-  // A reply was queued on `link`: the one stored claimed for the room
-  // reserved goes straight to its outbox; with none, the room goes back and
-  // the outboxes that may carry the queue look.
+  // The reply stored claimed for the room reserved in the outbox of `link`
+  // goes straight to it; with none, the room goes back. Whether one went.
+  bool hand_over_reply(const std::string& link, std::optional<store::OutboundItem> reply,
+                       bool reserved) {
+    auto* outbox = reserved ? outbox_of(link) : nullptr;
+    if (outbox == nullptr) {
+      return false;
+    }
+    if (reply) {
+      outbox->take(std::move(*reply));
+      return true;
+    }
+    outbox->release();
+    return false;
+  }
+
+  // A reply was queued on `link`: handed over, or the outboxes that may
+  // carry the queue look.
   void reply_queued(const std::string& link, std::optional<store::OutboundItem> reply,
                     bool reserved) {
-    auto* outbox = outbox_of(link);
-    if (reply && reserved && outbox != nullptr) {
-      outbox->take(std::move(*reply));
-      return;
+    if (!hand_over_reply(link, std::move(reply), reserved)) {
+      wake_outbox(link);
     }
-    if (reserved && outbox != nullptr) {
-      outbox->release();
-    }
-    wake_outbox(link);
   }
 
   void wake_outbox(const std::string& link) {

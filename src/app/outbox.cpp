@@ -24,10 +24,9 @@ unsigned OutboxSender::max_in_progress() const {
 bool OutboxSender::reserve() {
   // Never while a claim is out: what it takes is not counted yet, and a
   // reply it leaves behind is older than this one.
-  if (m_stopping || m_backlog || m_claiming || m_pause > 0ms || !m_session.can_transmit() ||
-      m_in_progress >= max_in_progress()) {
-    m_backlog = true; // the reply goes to the queue: claim it when room frees
-    return false;
+  if (!m_gate.admit(!m_stopping && m_pause == 0ms && m_session.can_transmit() &&
+                    m_in_progress < max_in_progress())) {
+    return false; // the reply goes to the queue: claimed when room frees
   }
   ++m_in_progress;
   return true;
@@ -41,7 +40,7 @@ void OutboxSender::take(store::OutboundItem item) {
 
 void OutboxSender::release() {
   --m_in_progress;
-  if (m_backlog) {
+  if (m_gate.backlog()) {
     m_wakeup.notify();
   }
 }
@@ -72,10 +71,7 @@ awaitable<void> OutboxSender::run() {
           links.push_back(std::move(other));
         }
       }
-      // Cleared before the claim, so that a reservation refused while it
-      // runs still counts.
-      m_backlog = false;
-      m_claiming = true;
+      m_gate.claim_started();
       auto claim = [&links, limit, now, expire_before](store::Connection& db) {
         // Our own replies first, then those of down links we stand in for.
         std::pair<std::vector<store::OutboundItem>, int> claimed;
@@ -91,9 +87,8 @@ awaitable<void> OutboxSender::run() {
       };
       auto [claimed, expired] =
           co_await m_store.execute(std::move(claim), store::Durability::written);
-      m_claiming = false;
       items = std::move(claimed);
-      m_backlog = m_backlog || items.size() >= limit;
+      m_gate.claim_ended(items.size() >= limit);
       if (expired > 0) {
         log::warn("outbox {}: {} reply(ies) older than reply_max_age ({} ms) expired, not sent",
                   link, expired, m_options.max_age.count());
@@ -101,8 +96,7 @@ awaitable<void> OutboxSender::run() {
     } catch (const std::exception& e) {
       log::error("outbox {}: cannot read the queue: {}", link, e.what());
       read_failed = true;
-      m_claiming = false;
-      m_backlog = true;
+      m_gate.claim_failed();
     }
     if (read_failed) {
       co_await m_wakeup.wait(1s);
@@ -196,7 +190,9 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
       store::record_submit_failed(db, id, error, permanent, now);
       return true;
     };
-    m_backlog = m_backlog || !permanent; // back in the queue
+    if (!permanent) {
+      m_gate.mark_backlog(); // back in the queue
+    }
   }
   // What the SMSC said must reach the database: until it does, the reply
   // stays claimed here (a full disk clears; a crash leaves it in doubt).
@@ -207,7 +203,7 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
   co_await m_store.execute_until_stored(record, what, keep_trying, store::Durability::written);
   --m_in_progress;
-  if (m_backlog) {
+  if (m_gate.backlog()) {
     m_wakeup.notify();
   }
 }

@@ -91,10 +91,8 @@ unsigned Forwarder::busy_slots() const {
 bool Forwarder::reserve() {
   // Never while a claim is out: what it takes is not counted yet, and a job
   // it leaves behind is older than this one.
-  if (m_stopping || m_circuit_open || m_backlog || m_claiming ||
-      busy_slots() >= m_options.concurrency) {
-    m_backlog = true; // the job goes to the queue: claim it when a slot frees
-    return false;
+  if (!m_gate.admit(!m_stopping && !m_circuit_open && busy_slots() < m_options.concurrency)) {
+    return false; // the job goes to the queue: claimed when a slot frees
   }
   ++m_reserved;
   return true;
@@ -111,7 +109,7 @@ void Forwarder::take(store::UpstreamJob job) {
 
 void Forwarder::release() {
   --m_reserved;
-  if (m_backlog) {
+  if (m_gate.backlog()) {
     m_wakeup.notify();
   }
 }
@@ -139,10 +137,7 @@ awaitable<void> Forwarder::run() {
       const auto due_by = m_circuit_open ? std::numeric_limits<std::int64_t>::max() : now;
       const bool reopen_backlog = m_release_backlog;
       m_release_backlog = false;
-      // Cleared before the claim, so that a reservation refused while it
-      // runs still counts.
-      m_backlog = false;
-      m_claiming = true;
+      m_gate.claim_started();
       try {
         // The claim and, when it leaves slots free, when the next job is
         // due: one transaction.
@@ -156,12 +151,11 @@ awaitable<void> Forwarder::run() {
         };
         // Lost to a power cut, a claim only means the job is tried again.
         auto [jobs, due] = co_await m_store.execute(std::move(claim), store::Durability::written);
-        m_claiming = false;
+        m_gate.claim_ended(jobs.size() >= free_slots);
         for (auto& job : jobs) {
           ++m_in_flight;
           asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
         }
-        m_backlog = m_backlog || jobs.size() >= free_slots;
         if (jobs.size() < free_slots) {
           if (due) {
             sleep = std::clamp<std::chrono::milliseconds>(
@@ -172,15 +166,14 @@ awaitable<void> Forwarder::run() {
         }
       } catch (const std::exception& e) {
         log::error("upstream: cannot read the job queue: {}", e.what());
-        m_claiming = false;
-        m_backlog = true;
+        m_gate.claim_failed();
         sleep = 1s;
       }
     }
     if (free_slots == 0 && !m_circuit_open) {
       // A job may fall due while every slot is busy: the next one to free
       // wakes this loop, and nothing newer is handed over meanwhile.
-      m_backlog = true;
+      m_gate.mark_backlog();
     }
     if (sleep > 0ms || free_slots == 0) {
       co_await m_wakeup.wait(free_slots == 0 ? std::chrono::milliseconds(60s) : sleep);
@@ -258,7 +251,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     if (m_circuit_open) {
       log::info("upstream: the API answers again; circuit closed");
       m_release_backlog = true; // the waiting reports go now, oldest first
-      m_backlog = true;
+      m_gate.mark_backlog();
     }
     m_consecutive_failures = 0;
     m_circuit_opens = 0;
@@ -275,9 +268,9 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   ++m_recording;
   if (outcome.kind == store::UpstreamOutcomeKind::temporary ||
       outcome.kind == store::UpstreamOutcomeKind::auth_error) {
-    m_backlog = true; // pending again: run() learns when it falls due
+    m_gate.mark_backlog(); // pending again: run() learns when it falls due
   }
-  if (m_backlog || m_circuit_open) {
+  if (m_gate.backlog() || m_circuit_open) {
     m_wakeup.notify();
   }
   // Room in the outbox for the citizen's reply, when the outcome makes one.

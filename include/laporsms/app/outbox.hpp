@@ -6,6 +6,7 @@
 #include <laporsms/smpp/session.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/store.hpp>
+#include <laporsms/util/handover_gate.hpp>
 #include <laporsms/util/net.hpp>
 #include <laporsms/util/wakeup.hpp>
 
@@ -36,7 +37,7 @@ public:
   // A reply was queued, or the link came up: look now (and hand nothing
   // newer over until the claim has it).
   void wake() {
-    m_backlog = true;
+    m_gate.mark_backlog();
     m_wakeup.notify();
   }
   // The hand-over in memory, for a reply about to be queued: reserve() holds
@@ -67,10 +68,8 @@ private:
   unsigned m_in_progress = 0;
   // Replies may wait in the database unclaimed (the last claim filled its
   // limit, a reservation was refused, a send was put back): run() claims
-  // again when a send ends. Without it a finished send claims nothing, and
-  // no reply is handed over ahead of an older one in the queue.
-  bool m_backlog = true;
-  bool m_claiming = false; // a claim is out to the store
+  // again when a send ends, and no reply is handed over ahead of them.
+  util::HandoverGate m_gate;
   // Grows while the SMSC answers "throttled" or "queue full", shrinks on success.
   std::chrono::milliseconds m_pause{0};
   std::chrono::steady_clock::time_point m_last_throttle{};

@@ -8,6 +8,7 @@
 #include <laporsms/lapor/http_client.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/store.hpp>
+#include <laporsms/util/handover_gate.hpp>
 #include <laporsms/util/net.hpp>
 #include <laporsms/util/wakeup.hpp>
 
@@ -76,7 +77,7 @@ public:
   awaitable<void> run();
   // A new job was stored: look again now.
   void wake() {
-    m_backlog = true;
+    m_gate.mark_backlog();
     m_wakeup.notify();
   }
   // The hand-over in memory, for a report about to be filed: reserve() holds
@@ -111,9 +112,8 @@ private:
   unsigned m_reserved = 0;  // slots held for jobs being filed (reserve)
   // Jobs may wait in the database (the last claim filled its slots, a job
   // failed for now, a reservation was refused): run() looks again when a
-  // slot frees. Without it a finished attempt claims nothing.
-  bool m_backlog = true;
-  bool m_claiming = false; // a claim is out to the store
+  // slot frees, and no job is handed over ahead of them.
+  util::HandoverGate m_gate;
   ForwarderSnapshot m_counters;
   // Circuit breaker: open after circuit_threshold temporary failures in a
   // row; after a backoff one probe goes out (half-open); its success closes it.
