@@ -19,7 +19,8 @@ import readline from 'node:readline';
 import { SmscSimulator } from '../peers/smsc-sim.mjs';
 import { ApiDouble } from '../peers/api-double.mjs';
 import {
-  laporctl, makeWorkdir, sleep, sqlite, startDaemon, startStack, waitFor, writeConfig,
+  laporctl, makeWorkdir, runProgram as runHarnessProgram, sleep, sqlite, startDaemon, startStack, waitFor,
+  writeConfig,
 } from './harness.mjs';
 
 // --- helpers -------------------------------------------------------------------
@@ -40,31 +41,10 @@ const k_no_systemd = Object.freeze({
   NOTIFY_SOCKET: undefined, WATCHDOG_USEC: undefined, WATCHDOG_PID: undefined, JOURNAL_STREAM: undefined,
 });
 
-// Runs `bin args…` to its end (bounded); resolves {code, signal, stdout, stderr, ms}.
+// Runs `bin args…` to its end (bounded), in a clean environment unless told;
+// resolves {code, signal, stdout, stderr, ms}.
 function runProgram(bin, args, { env = cleanEnv(), timeoutMs = 15000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const startedAt = Date.now();
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${path.basename(bin)} ${args.join(' ')} did not finish within ${timeoutMs} ms; killed`));
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({
-        code, signal, ms: Date.now() - startedAt,
-        stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
-      });
-    });
-  });
+  return runHarnessProgram(bin, args, { env, timeoutMs });
 }
 
 function daemonBin() {

@@ -386,16 +386,14 @@ export async function startDaemon(configPath, { env = {}, args = [], workdir = n
   return daemon;
 }
 
-// Runs laporctl --config `configPath` `args...`; resolves {code, stdout, stderr,
-// json}. json is the parsed stdout when `args` has --json (parse errors throw).
-// A non-zero exit is not an error here: status uses it to report health.
-export async function laporctl(configPath, args, { timeoutMs = 10000, env = {} } = {}) {
-  const bin = await binaryFromEnv('LAPORCTL');
+// Runs `bin args…` to its end, bounded by `timeoutMs` (then killed), with
+// `env` as its whole environment; resolves {code, signal, ms, stdout, stderr}.
+// A non-zero exit is not an error here.
+export function runProgram(bin, args, { env = process.env, timeoutMs = 10000 } = {}) {
+  const name = path.basename(bin);
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['--config', configPath, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
+    const startedAt = Date.now();
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     g_live_children.add(child);
     const out = [];
     const err = [];
@@ -403,31 +401,42 @@ export async function laporctl(configPath, args, { timeoutMs = 10000, env = {} }
     child.stderr.on('data', (d) => err.push(d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`laporctl ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+      reject(new Error(`${name} ${args.join(' ')} did not finish within ${timeoutMs} ms; killed`));
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
       g_live_children.delete(child);
-      reject(new Error(`laporctl could not start: ${error.message}`));
+      reject(new Error(`${name} could not start: ${error.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       g_live_children.delete(child);
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      let json = null;
-      if (args.includes('--json')) {
-        try {
-          json = JSON.parse(stdout);
-        } catch (error) {
-          reject(new Error(`laporctl ${args.join(' ')} (exit ${code ?? signal}) printed no JSON document ` +
-            `(${error.message}); stdout: ${stdout.slice(0, 500)} stderr: ${stderr.slice(0, 500)}`));
-          return;
-        }
-      }
-      resolve({ code, signal, stdout, stderr, json });
+      resolve({
+        code, signal, ms: Date.now() - startedAt,
+        stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
+}
+
+// Runs laporctl --config `configPath` `args...`; resolves {code, stdout, stderr,
+// json}. json is the parsed stdout when `args` has --json (parse errors throw).
+// A non-zero exit is not an error here: status uses it to report health.
+export async function laporctl(configPath, args, { timeoutMs = 10000, env = {} } = {}) {
+  const bin = await binaryFromEnv('LAPORCTL');
+  const { code, signal, stdout, stderr } = await runProgram(bin, ['--config', configPath, ...args], {
+    env: { ...process.env, ...env }, timeoutMs,
+  });
+  let json = null;
+  if (args.includes('--json')) {
+    try {
+      json = JSON.parse(stdout);
+    } catch (error) {
+      throw new Error(`laporctl ${args.join(' ')} (exit ${code ?? signal}) printed no JSON document ` +
+        `(${error.message}); stdout: ${stdout.slice(0, 500)} stderr: ${stderr.slice(0, 500)}`);
+    }
+  }
+  return { code, signal, stdout, stderr, json };
 }
 
 // Runs `sql` on the database read-only (sqlite3 -json, a mode=ro URI) and

@@ -21,9 +21,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 
-import { fillTemplate, k_ref_pattern, laporctl, makeWorkdir, sleep, startStack, waitFor } from './harness.mjs';
+import {
+  fillTemplate, k_ref_pattern, laporctl, makeWorkdir, runProgram, sleep, startStack, waitFor,
+} from './harness.mjs';
 import { ctlReport, fileReportAndGetRef, repliesOf, waitForReplies } from './upstream_util.mjs';
 
 const k_give_up_ms = 3000;
@@ -35,25 +37,7 @@ function ctlRaw(args, { timeoutMs = 10000, env = {} } = {}) {
   if (!bin) {
     return Promise.reject(new Error('LAPORCTL is not set'));
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`laporctl ${args.join(' ')} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
+  return runProgram(bin, args, { env: { ...process.env, ...env }, timeoutMs });
 }
 
 function parseJson(result, what) {
