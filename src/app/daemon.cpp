@@ -390,17 +390,31 @@ private:
       return;
     }
     m_watchdog_interval = std::chrono::microseconds(usec / 2);
-    kick_watchdog();
+    asio::co_spawn(m_io, feed_watchdog(), asio::detached);
   }
 
-  void kick_watchdog() {
-    sd_notify(0, "WATCHDOG=1");
-    m_watchdog.expires_after(m_watchdog_interval);
-    m_watchdog.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        kick_watchdog();
+  // WATCHDOG=1 goes out only once the store's writer has run a task queued
+  // after the last one: a writer stuck in fsync (a disk that stopped
+  // answering) stops the kicks as surely as a stuck io thread, and systemd
+  // restarts the daemon. The task writes nothing, so it costs no fsync; a
+  // task that fails (a locked or full database) still proves the writer
+  // turns.
+  awaitable<void> feed_watchdog() {
+    for (;;) {
+      try {
+        const auto writer_turned = [](store::Connection&) { return true; };
+        co_await m_store.execute(writer_turned, store::Durability::written);
+      } catch (const std::exception&) {
+        // The writer answered; what it answered does not matter here.
       }
-    });
+      sd_notify(0, "WATCHDOG=1");
+      m_watchdog.expires_after(m_watchdog_interval);
+      boost::system::error_code ec;
+      co_await m_watchdog.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        co_return; // cancelled at the end of shutdown
+      }
+    }
   }
 
   // Files long SMS whose missing parts never came (concat_timeout).

@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import readline from 'node:readline';
 
 import { SmscSimulator } from '../peers/smsc-sim.mjs';
 import { ApiDouble } from '../peers/api-double.mjs';
@@ -22,6 +21,7 @@ import {
   laporctl, makeWorkdir, runProgram as runHarnessProgram, sleep, sqlite, startDaemon, startStack, waitFor,
   writeConfig,
 } from './harness.mjs';
+import { k_no_systemd, startNotifyListener } from './notify_listener.mjs';
 
 // --- helpers -------------------------------------------------------------------
 
@@ -35,11 +35,6 @@ function cleanEnv(extra = {}) {
   }
   return { ...env, ...extra };
 }
-
-// For startDaemon, whose env is merged over process.env: undefined drops a variable.
-const k_no_systemd = Object.freeze({
-  NOTIFY_SOCKET: undefined, WATCHDOG_USEC: undefined, WATCHDOG_PID: undefined, JOURNAL_STREAM: undefined,
-});
 
 // Runs `bin args…` to its end (bounded), in a clean environment unless told;
 // resolves {code, signal, stdout, stderr, ms}.
@@ -101,61 +96,6 @@ async function exitOnItsOwn(daemon, { timeoutMs = 10000, what = 'laporsmsd' } = 
       `stderr:\n  ${daemon.tail(20).join('\n  ')}`);
   }
   return { ...result, ms: Date.now() - startedAt };
-}
-
-// A fake systemd notification socket: a unix datagram socket bound by a small
-// python3 helper (node has no unix datagram sockets) that prints every
-// datagram as one JSON string per line. `messages` gets {time, fields}, one
-// entry per datagram, fields being its "KEY=VALUE" lines.
-const k_notify_listener = `
-import json, os, socket, sys
-path = sys.argv[1]
-parent = os.getppid()
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-s.settimeout(0.5)
-print(json.dumps("listening"), flush=True)
-while True:
-    try:
-        data = s.recv(65536)
-    except socket.timeout:
-        if os.getppid() != parent:
-            break
-        continue
-    print(json.dumps(data.decode("utf-8", "replace")), flush=True)
-`;
-
-async function startNotifyListener(wd) {
-  const socketPath = path.join(wd.path, 'notify.sock');
-  const child = spawn('python3', ['-c', k_notify_listener, socketPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const messages = [];
-  const errors = [];
-  let listening = false;
-  child.stderr.on('data', (d) => errors.push(d.toString('utf8')));
-  readline.createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
-    const text = JSON.parse(line);
-    if (!listening && text === 'listening') {
-      listening = true;
-      return;
-    }
-    messages.push({ time: Date.now(), fields: text.split('\n').filter(Boolean) });
-  });
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  wd.defer(async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
-  await waitFor(() => listening, {
-    timeoutMs: 10000, what: () => `the python3 notify listener to bind ${socketPath} (${errors.join('')})`,
-  });
-  return {
-    socketPath,
-    messages,
-    // The datagrams carrying `field` (e.g. "READY=1").
-    with(field) {
-      return messages.filter((m) => m.fields.includes(field));
-    },
-  };
 }
 
 // --- --version and --check-config ------------------------------------------------

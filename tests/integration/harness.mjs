@@ -494,7 +494,7 @@ export async function waitFor(predicate, { timeoutMs = 10000, intervalMs = 100, 
 // daemon's first bind. `config` goes to writeConfig as overrides (or is a
 // function of {sim, api} returning them, for values known only once they run).
 export async function startStack(workdir, { config = {}, api: apiOptions = {}, smsc: smscOptions = {},
-  waitForBind = true, bindTimeoutMs = 15000 } = {}) {
+  waitForBind = true, bindTimeoutMs = 15000, env = {} } = {}) {
   const sim = new SmscSimulator({ logger: workdir.logger, ...smscOptions });
   await sim.start();
   workdir.defer(() => sim.stop());
@@ -507,7 +507,7 @@ export async function startStack(workdir, { config = {}, api: apiOptions = {}, s
     apiToken: api.token,
     ...(typeof config === 'function' ? config({ sim, api }) : config),
   });
-  const daemon = await startDaemon(configPath, { workdir });
+  const daemon = await startDaemon(configPath, { workdir, env });
   if (waitForBind) {
     await waitFor(() => sim.bindAttempts.some((a) => a.ok), {
       timeoutMs: bindTimeoutMs, what: () => `laporsmsd to bind (${sim.bindAttempts.length} attempts so far)`, daemon,

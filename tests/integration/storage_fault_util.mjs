@@ -3,10 +3,31 @@
 // sent and what the SMSC simulator was asked to deliver to each citizen.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 
 import { k_ref_pattern, sleep, templateRegex, waitFor } from './harness.mjs';
 
 export const k_temporary_app_error = 0x64;
+
+// Runs a command the disk tests need root for (mount, losetup, mkfs,
+// fsfreeze); resolves its stdout, or fails saying what the test needs.
+export function runAsRoot(command, args) {
+  try {
+    return execFileSync(command, args, { stdio: 'pipe' }).toString().trim();
+  } catch (error) {
+    throw new Error(`${command} ${args.join(' ')} failed (this test needs root, loop devices and ` +
+      `mkfs.ext2): ${error.stderr?.toString().trim() || error.message}`);
+  }
+}
+
+// The same for a cleanup step whose target may already be gone.
+export function quietly(command, args) {
+  try {
+    execFileSync(command, args, { stdio: 'pipe' });
+  } catch {
+    // Already gone.
+  }
+}
 
 // The replies a citizen who sent one LAPORYAI report gets once it is
 // forwarded: `received` with its ref, then `forwarded` with the same ref and

@@ -25,26 +25,9 @@ import path from 'node:path';
 
 import { laporctl, linesMatching, makeWorkdir, sleep, sqlite, startStack } from './harness.mjs';
 import {
-  assertNoReplies, complaintsSince, judgeByPeers, k_temporary_app_error, redeliverUntilStored,
-  repeatedMessages,
+  assertNoReplies, complaintsSince, judgeByPeers, k_temporary_app_error, quietly, redeliverUntilStored,
+  repeatedMessages, runAsRoot as run,
 } from './storage_fault_util.mjs';
-
-function run(command, args) {
-  try {
-    return execFileSync(command, args, { stdio: 'pipe' }).toString().trim();
-  } catch (error) {
-    throw new Error(`${command} ${args.join(' ')} failed (this test needs root, loop devices and ` +
-      `mkfs.ext2): ${error.stderr?.toString().trim() || error.message}`);
-  }
-}
-
-function quietly(command, args) {
-  try {
-    execFileSync(command, args, { stdio: 'pipe' });
-  } catch {
-    // Already gone.
-  }
-}
 
 function msisdn(i) {
   return `6281500${String(i).padStart(5, '0')}`;
