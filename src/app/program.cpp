@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace laporsms::app {
 
@@ -19,12 +20,12 @@ int daemon_main(int argc, char** argv, std::string_view program,
   CLI::App cli{fmt::format("{}: SMS gateway for SP4N-LAPOR! (short code 1708)", program),
                std::string(program)};
   std::optional<std::string> config_option;
-  bool check_config = false;
+  bool check_config_only = false;
   bool version = false;
   cli.add_option("--config", config_option,
                  "configuration file (default $LAPORSMS_CONFIG or "
                  "/etc/laporsms/laporsmsd.toml)");
-  cli.add_flag("--check-config", check_config, "validate the configuration and exit");
+  cli.add_flag("--check-config", check_config_only, "validate the configuration and exit");
   cli.add_flag("--version", version, "print the version and exit");
   try {
     cli.parse(argc, argv);
@@ -37,16 +38,29 @@ int daemon_main(int argc, char** argv, std::string_view program,
   }
   const auto path = resolve_config_path(
       config_option ? std::optional<std::filesystem::path>(*config_option) : std::nullopt);
-  const auto config = load_config(path);
-  if (!config) {
-    std::fprintf(stderr, "%s\n", config.error().to_string().c_str());
+  // Every fault of the file at once, so one edit can fix them all; warnings
+  // never repeat a secret.
+  auto checked = check_config(path);
+  for (const auto& fault : checked.faults) {
+    std::fprintf(stderr, "%s\n", fault.to_string().c_str());
+  }
+  if (check_config_only) {
+    for (const auto& warning : checked.warnings) {
+      std::fprintf(stderr, "%s\n", warning.to_string().c_str());
+    }
+  }
+  if (!checked.config) {
     return 2;
   }
-  if (check_config) {
+  if (check_config_only) {
     std::printf("config ok\n");
     return 0;
   }
+  const auto& config = checked.config;
   log::set_level(log::level_from_string(config->daemon.log_level));
+  for (const auto& warning : checked.warnings) {
+    log::warn("{}", warning.to_string());
+  }
   try {
     if (before_run) {
       before_run();

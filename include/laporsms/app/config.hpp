@@ -1,7 +1,8 @@
 // The daemon's configuration: the TOML file of interfaces.md §2, read into
 // plain value types with every default filled in and every value checked.
-// A problem is reported as one ConfigError naming the file, line and key;
-// nothing in this file logs, and secrets never appear in an error.
+// Every problem of a file is reported, each as a ConfigError naming the file,
+// line and key; risky but valid settings are ConfigWarnings. Nothing in this
+// file logs, and secrets never appear in an error or a warning.
 #pragma once
 
 #include <laporsms/sms/charset.hpp>
@@ -30,7 +31,7 @@ struct SmscConfig {
   bool tls_verify = true;        // verify the SMSC's certificate and host name
   std::filesystem::path ca_file; // extra CA bundle (PEM); the system store is always used
   std::string system_id;         // required
-  std::string password;          // inline or from password_file; never logged
+  std::string password;          // inline, from password_file or password_credential; never logged
   std::string system_type;
   BindKind bind = BindKind::transceiver; // "transceiver" | "receiver+transmitter"
   std::string address_range;
@@ -83,7 +84,7 @@ struct UpstreamConfig {
 
   Adapter adapter = Adapter::lapor_xml;
   std::string url = "https://www.lapor.go.id/api/stream/addstream";
-  std::string token;             // inline or from token_file; never logged
+  std::string token;             // inline, token_file or token_credential; never logged
   std::filesystem::path ca_file; // extra CA bundle; empty = system store only
   std::chrono::milliseconds timeout{std::chrono::seconds(15)};
   unsigned concurrency = 4;
@@ -202,21 +203,61 @@ struct ConfigError {
 
   // "PATH:LINE: key 'smsc[0].port': MESSAGE", or "PATH:LINE: MESSAGE" without a key.
   std::string to_string() const;
+
+  bool operator==(const ConfigError&) const = default;
 };
 
-// Whether password_file and token_file are read. laporctl skips them: an
-// operator who may read the configuration need not be able to read the
-// secrets, and laporctl never uses them.
+// A setting that works but puts a secret at risk: an inline secret in a file
+// other users may read, a token sent over plain http to another host, an SMSC
+// certificate that is not verified. Never repeats a secret.
+struct ConfigWarning {
+  std::filesystem::path path;
+  std::uint32_t line = 0;
+  std::string key;
+  std::string message;
+
+  // "PATH:LINE: warning: key 'smsc[0].tls_verify': MESSAGE".
+  std::string to_string() const;
+
+  bool operator==(const ConfigWarning&) const = default;
+};
+
+// Whether the secrets (password_file, token_file, *_credential) are read.
+// laporctl skips them: an operator who may read the configuration need not be
+// able to read the secrets, and laporctl never uses them.
 enum class Secrets { read, skip };
 
-// Reads and checks the file at `path`, including any password_file and
-// token_file it names (unless `secrets` is skip: the secrets stay empty).
-// Fails on the first problem found.
+// Everything one reading of a file found. `config` is set exactly when there
+// are no faults.
+struct ConfigCheck {
+  std::optional<Config> config;
+  std::vector<ConfigError> faults;     // in the order of the file (by line)
+  std::vector<ConfigWarning> warnings; // in the order of the file (by line)
+};
+
+// Reads and checks the file at `path`, including the secret files and
+// credentials it names (unless `secrets` is skip: the secrets stay empty), and
+// reports every fault and warning. A credential (`password_credential`,
+// `token_credential`) is the file of that name in $CREDENTIALS_DIRECTORY
+// (systemd's LoadCredential=). The URL checks are the daemon's own
+// (lapor::parse_url), the placeholder checks the renderer's
+// (sms::template_placeholders). A TOML syntax error is one fault: nothing
+// after it can be read.
+ConfigCheck check_config(const std::filesystem::path& path, Secrets secrets = Secrets::read);
+
+// check_config on `toml_text` as if it were the file `path_for_messages`,
+// which names it in messages and anchors relative password_file, token_file
+// and ca_file. Without a file there is no mode: no warning about who can
+// read it.
+ConfigCheck check_config_text(std::string_view toml_text,
+                              const std::filesystem::path& path_for_messages,
+                              Secrets secrets = Secrets::read);
+
+// check_config reduced to the configuration or its first fault in the file.
 tl::expected<Config, ConfigError> load_config(const std::filesystem::path& path,
                                               Secrets secrets = Secrets::read);
 
-// Checks `toml_text` as if it were the file `path_for_messages`, which names
-// it in errors and anchors relative password_file, token_file and ca_file.
+// check_config_text reduced to the configuration or its first fault.
 tl::expected<Config, ConfigError> parse_config(std::string_view toml_text,
                                                const std::filesystem::path& path_for_messages,
                                                Secrets secrets = Secrets::read);
