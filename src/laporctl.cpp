@@ -5,6 +5,7 @@
 #include <laporsms/cli/control_client.hpp>
 #include <laporsms/cli/queries.hpp>
 #include <laporsms/cli/status.hpp>
+#include <laporsms/store/backup.hpp>
 #include <laporsms/store/sqlite.hpp>
 #include <laporsms/store/states.hpp>
 #include <laporsms/util/clock.hpp>
@@ -33,7 +34,7 @@ std::unique_ptr<store::Connection> open_read_only(const app::Config& config) {
     throw std::runtime_error("no database at " + config.store.path.string() +
                              " (has laporsmsd ever run with this configuration?)");
   }
-  return std::make_unique<store::Connection>("file:" + config.store.path.string() + "?mode=ro",
+  return std::make_unique<store::Connection>(store::read_only_uri(config.store.path),
                                              store::OpenMode::read_only);
 }
 
@@ -99,6 +100,47 @@ int run_control_command(const app::Config& config, const json& request, bool as_
   return 0;
 }
 
+int run_backup(const app::Config& config, const std::filesystem::path& target, bool as_json) {
+  const auto summary = store::backup_database(config.store.path, target);
+  if (as_json) {
+    print_json(json{{"file", target.string()},
+                    {"reports", summary.reports},
+                    {"pages", summary.pages},
+                    {"bytes", summary.bytes},
+                    {"seconds", summary.seconds}});
+  } else {
+    std::cout << fmt::format(
+        "backup written: {} ({} reports, {:.1f} MiB, {:.2f} s)\n", target.string(), summary.reports,
+        static_cast<double>(summary.bytes) / (1024.0 * 1024.0), summary.seconds);
+  }
+  return 0;
+}
+
+int run_check(const std::filesystem::path& db_path, bool as_json) {
+  const auto report = store::check_database(db_path);
+  if (as_json) {
+    print_json(json{{"file", db_path.string()},
+                    {"sound", report.sound},
+                    {"problems", report.problems},
+                    {"schema_version", report.schema_version},
+                    {"pages", report.pages},
+                    {"reports", report.reports}});
+  } else if (report.sound) {
+    std::cout << fmt::format("{}: sound (integrity and foreign keys ok, schema version {}, "
+                             "{} reports, {} pages)\n",
+                             db_path.string(), report.schema_version, report.reports, report.pages);
+  } else {
+    std::cout << fmt::format("{}: NOT sound; {} problem(s):\n", db_path.string(),
+                             report.problems.size());
+    for (const auto& line : report.problems) {
+      std::cout << "  " << line << "\n";
+    }
+    std::cout << "Restore the newest backup that `laporctl check` finds sound (README, "
+                 "\"Backups\").\n";
+  }
+  return report.sound ? 0 : k_exit_critical;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -140,7 +182,16 @@ int main(int argc, char** argv) {
   auto* resend_cmd = cli.add_subcommand("resend", "queue the last reply of a report again");
   std::string resend_ref;
   resend_cmd->add_option("REF", resend_ref, "local ref or tracking id")->required();
-  for (auto* sub : {status_cmd, reports_cmd, report_cmd, messages_cmd, retry_cmd, resend_cmd}) {
+  auto* backup_cmd =
+      cli.add_subcommand("backup", "write a consistent copy of the database, also while it runs");
+  std::string backup_file;
+  backup_cmd->add_option("FILE", backup_file, "the copy; replaced only once the new one is whole")
+      ->required();
+  auto* check_cmd = cli.add_subcommand("check", "SQLite's integrity check; exit 0 sound, 2 not");
+  std::string check_file;
+  check_cmd->add_option("FILE", check_file, "a database or a backup (default: the daemon's)");
+  for (auto* sub : {status_cmd, reports_cmd, report_cmd, messages_cmd, retry_cmd, resend_cmd,
+                    backup_cmd, check_cmd}) {
     sub->fallthrough(); // --config / --json may follow the command
   }
 
@@ -156,7 +207,8 @@ int main(int argc, char** argv) {
                                      [](const std::string& arg) { return arg.rfind('-', 0) != 0; });
       if (word != left.end()) {
         std::cerr << "laporctl: unknown command '" << *word
-                  << "' (status, reports, report, messages, retry, resend; see --help)\n";
+                  << "' (status, reports, report, messages, retry, resend, backup, check; "
+                     "see --help)\n";
       } else {
         std::cerr << "laporctl: unknown option '" << left.front() << "' and no command\n";
       }
@@ -178,6 +230,17 @@ int main(int argc, char** argv) {
       std::cerr << "laporctl: --since takes a date such as 2026-11-01, not '" << *since_filter
                 << "'\n";
       return k_exit_usage;
+    }
+  }
+
+  // A backup (or any database file) is checked without a config: it may sit
+  // on a machine where laporsms was never set up.
+  if (check_cmd->parsed() && !check_file.empty()) {
+    try {
+      return run_check(check_file, as_json);
+    } catch (const std::exception& e) {
+      std::cerr << "laporctl: " << e.what() << "\n";
+      return k_exit_critical;
     }
   }
 
@@ -221,6 +284,12 @@ int main(int argc, char** argv) {
     }
     if (resend_cmd->parsed()) {
       return run_control_command(*config, json{{"cmd", "resend"}, {"ref", resend_ref}}, as_json);
+    }
+    if (backup_cmd->parsed()) {
+      return run_backup(*config, backup_file, as_json);
+    }
+    if (check_cmd->parsed()) {
+      return run_check(config->store.path, as_json);
     }
     auto db = open_read_only(*config);
     if (reports_cmd->parsed()) {

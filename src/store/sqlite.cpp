@@ -33,6 +33,18 @@ void check(sqlite3* db, int rc, std::string_view context) {
   throw SqliteError(extended, fmt::format("{}: {} (code {})", context, msg, extended));
 }
 
+std::string read_only_uri(const std::filesystem::path& path) {
+  std::string uri = "file:";
+  for (const char c : path.string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?mode=ro";
+}
+
 Statement::~Statement() {
   sqlite3_finalize(m_stmt);
 }

@@ -111,6 +111,10 @@ private:
   std::unordered_map<std::string, std::unique_ptr<Statement>> m_cache;
 };
 
+// The URI that opens `path` read-only ("file:...?mode=ro"), with the
+// characters a URI reserves escaped.
+std::string read_only_uri(const std::filesystem::path& path);
+
 // Throws SqliteError for a result code that is not OK/ROW/DONE.
 void check(sqlite3* db, int rc, std::string_view context);
 
