@@ -374,12 +374,20 @@ private:
   // SIGHUP: re-read the reply templates, keywords and rate limits. Anything
   // else in the file needs a restart; a broken file changes nothing.
   void reload() {
-    auto fresh = load_config(m_config.source);
-    if (!fresh) {
-      log::error("reload: {}; keeping the running configuration", fresh.error().to_string());
+    auto fresh = check_config(m_config.source);
+    if (!fresh.config) {
+      // Every fault, as --check-config would print them: one edit fixes all.
+      for (const auto& fault : fresh.faults) {
+        log::error("reload: {}", fault.to_string());
+      }
+      log::error("reload: {} fault{} in {}; keeping the running configuration", fresh.faults.size(),
+                 fresh.faults.size() == 1 ? "" : "s", m_config.source.string());
       return;
     }
-    m_policy = make_policy(*fresh);
+    for (const auto& warning : fresh.warnings) {
+      log::warn("reload: {}", warning.to_string());
+    }
+    m_policy = make_policy(*fresh.config);
     log::info("reload: reply templates, keywords and limits re-read from {}",
               m_config.source.string());
   }

@@ -40,11 +40,18 @@ test('SIGHUP applies new templates, refuses a broken file, and races nothing und
       assert.equal(forwarded, k_new_forwarded.replace('{ref}', ref).replace('{tracking_id}', trackingId),
         'the forwarded reply uses the reloaded template');
 
-      // A broken file: logged, and the running templates stay.
-      await writeFile(configPath, `${original}\n[replies]\nforwarded = "Laporan {nope}"\n`, { mode: 0o600 });
+      // A broken file with two faults: each logged with its line and key
+      // (as --check-config prints them), and the running templates stay.
+      await writeFile(configPath, `${original}\n[replies]\nforwarded = "Laporan {nope}"\nreceived = 42\n`,
+        { mode: 0o600 });
+      const linesBeforeBroken = daemon.lines.length;
       daemon.child.kill('SIGHUP');
       const refusal = await daemon.waitForLine(/reload: .*keeping the running configuration/);
-      assert.match(refusal, /forwarded/, `the refusal names the key: ${refusal}`);
+      assert.match(refusal, /2 faults/, `the refusal counts the faults: ${refusal}`);
+      const faults = daemon.lines.slice(linesBeforeBroken).filter((l) => /reload: .*:\d+: key '/.test(l));
+      assert.equal(faults.length, 2, `one line per fault: ${faults.join(' | ')}`);
+      assert.match(faults[0], /key 'replies\.forwarded'/);
+      assert.match(faults[1], /key 'replies\.received'/);
       daemon.assertRunning('a broken reload');
 
       // A reload storm while 40 reports are forwarded; templates alternate.
