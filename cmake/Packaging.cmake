@@ -14,6 +14,10 @@ set(LAPORSMS_CONFIG_DIR "/etc/laporsms" CACHE PATH
 set(LAPORSMS_SYSTEMD_UNIT_DIR "/lib/systemd/system" CACHE PATH
     "Where the systemd units are installed (absolute)")
 
+# Full RELRO for the two installed programs (Debian's hardening flags; only
+# a relink).
+target_link_options(laporsmsd PRIVATE LINKER:-z,relro LINKER:-z,now)
+target_link_options(laporctl PRIVATE LINKER:-z,relro LINKER:-z,now)
 install(TARGETS laporsmsd DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(TARGETS laporctl DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES conf/laporsmsd.toml DESTINATION ${LAPORSMS_CONFIG_DIR})
