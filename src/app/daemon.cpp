@@ -703,6 +703,7 @@ private:
                  {{"transactions", stats.transactions},
                   {"fsynced_transactions", stats.fsynced_transactions},
                   {"idle_syncs", stats.idle_syncs},
+                  {"checkpoints", stats.checkpoints},
                   {"tasks", stats.tasks}}}};
   }
 

@@ -1,3 +1,4 @@
+#include <laporsms/store/checkpointer.hpp>
 #include <laporsms/store/schema.hpp>
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/log.hpp>
@@ -24,9 +25,9 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
   // 32 MiB of page cache: the hot pages (queues, indexes) stay in memory
   // instead of being read back from the OS on every statement.
   m_db->exec("PRAGMA cache_size = -32768");
-  // Checkpoint every ~4 MiB of WAL and truncate it back to 64 MiB at most:
-  // the WAL must not be what fills a small disk.
-  m_db->exec("PRAGMA wal_autocheckpoint = 1000");
+  // Truncate the WAL back to 64 MiB at most after a checkpoint that
+  // completed: the WAL must not be what fills a small disk. (The checkpoints
+  // themselves run on a thread of their own, below.)
   m_db->exec("PRAGMA journal_size_limit = 67108864");
   // No full integrity check here: on a large database it would take
   // seconds at every start. A file that is not a database, or whose schema
@@ -42,6 +43,26 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
     const auto pages = static_cast<std::int64_t>(m_options.max_size_mb) * 1024 * 1024 /
                        std::max<std::int64_t>(page_size, 512);
     m_db->query_int(fmt::format("PRAGMA max_page_count = {}", pages));
+  }
+  if (m_options.checkpoint_pages > 0) {
+    // Checkpoints off the writer: a COMMIT that crossed the threshold used
+    // to copy ~1,000 pages back and fsync the database file while the MO of
+    // that tick waited for their acknowledgement. The WAL hook replaces
+    // SQLite's own auto-checkpoint on this connection.
+    m_checkpointer = std::make_unique<WalCheckpointer>(m_options.path, m_options.vfs,
+                                                       m_options.synchronous == Synchronous::full
+                                                           ? "PRAGMA synchronous = FULL"
+                                                           : "PRAGMA synchronous = NORMAL",
+                                                       m_options.checkpoint_pages);
+    sqlite3_wal_hook(
+        m_db->handle(),
+        [](void* checkpointer, sqlite3*, const char*, int pages) {
+          static_cast<WalCheckpointer*>(checkpointer)->note_wal_pages(pages);
+          return SQLITE_OK;
+        },
+        m_checkpointer.get());
+  } else {
+    m_db->exec("PRAGMA wal_autocheckpoint = 1000"); // SQLite's own, inside COMMIT
   }
   m_thread = std::thread([this] { writer_main(); });
 }
@@ -59,6 +80,10 @@ void Store::stop() {
   if (m_thread.joinable()) {
     m_thread.join();
   }
+  if (m_checkpointer) {
+    sqlite3_wal_hook(m_db->handle(), nullptr, nullptr);
+    m_checkpointer.reset();
+  }
 }
 
 StoreStats Store::stats() const {
@@ -67,7 +92,9 @@ StoreStats Store::stats() const {
           .tasks = m_tasks.load(),
           .idle_syncs = m_idle_syncs.load(),
           .failed_commits = m_failed_commits.load(),
-          .isolated_batches = m_isolated_batches.load()};
+          .isolated_batches = m_isolated_batches.load(),
+          .checkpoints = m_checkpointer ? m_checkpointer->checkpoints() : 0,
+          .writer_checkpoints = m_writer_checkpoints.load()};
 }
 
 void Store::enqueue(std::unique_ptr<Work> task) {
@@ -117,6 +144,37 @@ void Store::writer_main() {
     }
     run_batch(batch);
     batch.clear();
+    finish_wal_cycle();
+  }
+}
+
+void Store::finish_wal_cycle() {
+  if (!m_checkpointer) {
+    return;
+  }
+  // The checkpointer copies the WAL back while the writer appends to it, so
+  // under steady load it never catches up completely, and SQLite starts the
+  // WAL again from its beginning only after a checkpoint that did. So the
+  // writer copies the last few frames itself: when nobody waits (the queue
+  // is empty) once the WAL holds a few thresholds, and regardless at a hard
+  // cap, so that the WAL cannot grow without bound under saturation.
+  const int pages = m_checkpointer->wal_pages();
+  const int threshold = m_checkpointer->threshold_pages();
+  if (pages < 2 * threshold) {
+    return;
+  }
+  if (pages < 16 * threshold) {
+    std::lock_guard lock(m_mutex);
+    if (!m_queue.empty()) {
+      return;
+    }
+  }
+  try {
+    m_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+    m_writer_checkpoints.fetch_add(1);
+  } catch (const std::exception&) {
+    // A failing disk: the next batch meets it and says so; the checkpointer
+    // logs its own failures.
   }
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <optional>
@@ -308,6 +309,53 @@ TEST_SUITE("store::Store") {
     std::vector<Outcome> outcomes;
     run_as_group(store, {insert_value(1)}, outcomes, {Durability::fsynced});
     CHECK(store.stats().fsynced_transactions == 0);
+  }
+
+  TEST_CASE("the WAL is checkpointed by a thread of its own each time it grows by the threshold") {
+    TempDir dir;
+    auto options = options_for(dir);
+    options.checkpoint_pages = 40;
+    options.synchronous = Synchronous::normal; // fast; the checkpoints are the subject
+    const auto wal = dir.file("laporsms.db-wal");
+    const auto db_file = dir.file("laporsms.db");
+    const auto size_before = std::filesystem::file_size(db_file);
+    {
+      Store store(options);
+      create_table(store);
+      const std::string blob(3000, 'x'); // about a page a row
+      for (int i = 0; i < 400; ++i) {
+        store.execute_blocking([&blob, i](Connection& db) {
+          db.prepare("INSERT INTO t (v, b) VALUES (?, ?)").bind(1, i).bind(2, blob).run();
+          return 1;
+        });
+      }
+      // Passive checkpoints, each after ~40 pages: at least a few by now
+      // (bounded wait: the thread runs on its own time).
+      for (int k = 0; k < 200 && store.stats().checkpoints < 3; ++k) {
+        std::this_thread::sleep_for(10ms);
+      }
+      CHECK(store.stats().checkpoints >= 3);
+      // Copied back into the database file, while the store runs.
+      CHECK(std::filesystem::file_size(db_file) > size_before + 200 * 3000);
+      // The WAL starts again from its beginning instead of holding all 400:
+      // the writer copies the last frames of a cycle when its queue is empty.
+      CHECK(store.stats().writer_checkpoints >= 1);
+      CHECK(std::filesystem::file_size(wal) < 400 * 3000);
+    }
+    Connection reopened(db_file, OpenMode::read_only);
+    CHECK(reopened.query_int("SELECT count(*) FROM t") == 400);
+  }
+
+  TEST_CASE("checkpoint_pages = 0 leaves the checkpoints to SQLite inside the COMMIT") {
+    TempDir dir;
+    auto options = options_for(dir);
+    options.checkpoint_pages = 0;
+    Store store(options);
+    create_table(store);
+    for (int i = 0; i < 20; ++i) {
+      store.execute_blocking(insert_value(i));
+    }
+    CHECK(store.stats().checkpoints == 0);
   }
 
   TEST_CASE("max_batch bounds how many tasks one transaction takes") {

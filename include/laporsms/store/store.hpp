@@ -26,6 +26,8 @@ namespace laporsms::store {
 
 enum class Synchronous { full, normal };
 
+class WalCheckpointer; // checkpointer.hpp
+
 // How durable a task's COMMIT must be before its caller resumes.
 enum class Durability {
   // fsync'd (with synchronous = full): for what the outside world is told
@@ -55,6 +57,10 @@ struct StoreOptions {
   // for SQLite's default. For tests only: the power-cut test passes a VFS
   // that loses what was never fsync'd (tests/unit/powercut_vfs.hpp).
   std::string vfs = {};
+  // The WAL is checkpointed into the database file by a thread of its own
+  // each time it grows by this many pages (0: by SQLite inside the COMMIT
+  // that crosses 1,000 pages, on the writer, as before).
+  int checkpoint_pages = 1000;
 };
 
 // What a task queued after Store::stop() completes with.
@@ -68,7 +74,9 @@ struct StoreStats {
   std::uint64_t tasks = 0;
   std::uint64_t idle_syncs = 0; // checkpoints run to sync written commits
   std::uint64_t failed_commits = 0;
-  std::uint64_t isolated_batches = 0; // run again task by task after a task failed
+  std::uint64_t isolated_batches = 0;   // run again task by task after a task failed
+  std::uint64_t checkpoints = 0;        // passive checkpoints run off the writer thread
+  std::uint64_t writer_checkpoints = 0; // the last frames of a WAL cycle, copied by the writer
 };
 
 class Store {
@@ -134,6 +142,8 @@ private:
                                   const NoteIoError& note_io_error);
   // fsyncs commits left unsynced (Durability::written), if any.
   void sync_written();
+  // Lets the WAL start again from its beginning (see store.cpp).
+  void finish_wal_cycle();
 
   StoreOptions m_options;
   std::unique_ptr<Connection> m_db;
@@ -150,6 +160,8 @@ private:
   std::atomic<std::uint64_t> m_tasks{0};
   std::atomic<std::uint64_t> m_failed_commits{0};
   std::atomic<std::uint64_t> m_isolated_batches{0};
+  std::atomic<std::uint64_t> m_writer_checkpoints{0};
+  std::unique_ptr<WalCheckpointer> m_checkpointer;
   std::thread m_thread;
 };
 
