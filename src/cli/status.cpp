@@ -1,4 +1,6 @@
+#include <laporsms/cli/render.hpp>
 #include <laporsms/cli/status.hpp>
+#include <laporsms/cli/text.hpp>
 #include <laporsms/util/clock.hpp>
 
 #include <fmt/format.h>
@@ -81,36 +83,64 @@ int health_exit_code(const json& status, std::int64_t now_ms) {
 }
 
 std::string render_status_text(const json& status) {
+  constexpr int k_width = k_terminal_columns;
+  const auto text_of = [](const json& doc, const char* key) {
+    return doc.contains(key) && doc[key].is_string() ? doc[key].get<std::string>() : std::string();
+  };
   std::string out;
-  out += fmt::format("daemon:    {}\n", status.value("daemon", "?"));
+  std::string daemon = status.value("daemon", "?");
+  if (!text_of(status, "version").empty()) {
+    daemon += " (laporsmsd " + text_of(status, "version") + ")";
+  }
+  out += wrap_block(daemon, "daemon:", 11, k_width);
+  Table links;
+  links.add_column("LINK", 6);
+  links.add_column("STATE", 7);
+  links.add_column("SINCE", 19);
+  links.add_column("BIND", 11);
+  links.add_column("WINDOW", 6, true);
+  bool any_link = false;
   for (const auto& link : status.value("links", json::array())) {
-    const auto since = link.contains("since") && link["since"].is_string()
-                           ? link["since"].get<std::string>()
-                           : std::string("-");
-    out += fmt::format("link {}: {} since {} ({}, window in use {})", link.value("name", "?"),
-                       link.value("state", "?"), since, link.value("bind", "?"),
-                       link.value("window_in_use", 0));
-    if (link.contains("last_error") && link["last_error"].is_string()) {
-      out += fmt::format(", last error: {}", link["last_error"].get<std::string>());
+    any_link = true;
+    std::string since = "-";
+    if (const auto at = parse_utc(text_of(link, "since"))) {
+      since = short_time(util::format_rfc3339(*at, util::local_utc_offset_minutes(*at)));
     }
-    out += "\n";
+    std::vector<std::string> under;
+    if (!text_of(link, "last_error").empty()) {
+      under = wrap("last error: " + text_of(link, "last_error"), k_width - 2, 3);
+    }
+    links.add_row({link.value("name", "?"), link.value("state", "?"), since,
+                   link.value("bind", "?"), std::to_string(link.value("window_in_use", 0))},
+                  std::move(under));
+  }
+  if (any_link) {
+    out += links.render(k_width);
   }
   const auto& up = status.value("upstream", json::object());
-  out += fmt::format("upstream:  {}", up.value("state", "?"));
-  if (up.contains("last_error") && up["last_error"].is_string()) {
-    out += fmt::format(" (last error: {})", up["last_error"].get<std::string>());
+  out += wrap_block(up.value("state", "?"), "upstream:", 11, k_width);
+  if (!text_of(up, "last_error").empty()) {
+    out += wrap_block("last error: " + text_of(up, "last_error"), "", 11, k_width, 3);
   }
-  out += "\n";
   const auto& q = status.value("queues", json::object());
-  out += fmt::format("queues:    inbound today {}, upstream pending {}, upstream failed {}, "
-                     "replies pending {}, oldest unforwarded {} s, held {}, replies in doubt {}\n",
-                     q.value("inbound_today", 0), q.value("upstream_pending", 0),
-                     q.value("upstream_failed", 0), q.value("outbound_pending", 0),
-                     q.value("oldest_unforwarded_age_s", 0), q.value("held", 0),
-                     q.value("replies_unknown", 0));
+  if (!text_of(q, "error").empty()) {
+    out += wrap_block(text_of(q, "error"), "queues:", 11, k_width, 3);
+  } else {
+    out += wrap_block(fmt::format("inbound today {}, upstream pending {}, upstream failed {}, "
+                                  "held {}",
+                                  q.value("inbound_today", 0), q.value("upstream_pending", 0),
+                                  q.value("upstream_failed", 0), q.value("held", 0)),
+                      "queues:", 11, k_width);
+    out +=
+        wrap_block(fmt::format("replies pending {}, replies in doubt {}, oldest unforwarded {} s",
+                               q.value("outbound_pending", 0), q.value("replies_unknown", 0),
+                               q.value("oldest_unforwarded_age_s", 0)),
+                   "", 11, k_width);
+  }
   if (status.contains("throughput")) {
     out +=
-        fmt::format("last min:  {} SMS in\n", status["throughput"].value("inbound_last_minute", 0));
+        wrap_block(fmt::format("{} SMS in", status["throughput"].value("inbound_last_minute", 0)),
+                   "last min:", 11, k_width);
   }
   return out;
 }

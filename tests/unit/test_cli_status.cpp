@@ -185,8 +185,12 @@ TEST_SUITE("cli::status") {
     queues["upstream_pending"] = 7;
     const auto text = cli::render_status_text(status_with(reply, queues));
     CHECK(text.find("running") != std::string::npos);
-    CHECK(text.find("link telkomsel: bound") != std::string::npos);
-    CHECK(text.find("link xl: down since 2026-11-29T06:04:00Z") != std::string::npos);
+    // One row per link; its time since is local wall time.
+    const auto since =
+        util::format_rfc3339(k_now - k_minute, util::local_utc_offset_minutes(k_now - k_minute));
+    const auto local = since.substr(0, 10) + " " + since.substr(11, 8);
+    CHECK(text.find("\ntelkomsel  bound") != std::string::npos);
+    CHECK(text.find("\nxl         down   " + local) != std::string::npos);
     CHECK(text.find("connect to smsc.xl.example failed") != std::string::npos);
     CHECK(text.find("retrying") != std::string::npos);
     CHECK(text.find("HTTP 503") != std::string::npos);
@@ -198,8 +202,8 @@ TEST_SUITE("cli::status") {
     const auto text = cli::render_status_text(
         cli::build_status(two_links(), std::nullopt, quiet_queues(), k_now));
     CHECK(text.find("not running") != std::string::npos);
-    CHECK(text.find("link telkomsel: down since -") != std::string::npos);
-    CHECK(text.find("link xl: down") != std::string::npos);
+    CHECK(text.find("\ntelkomsel  down   -      transceiver") != std::string::npos);
+    CHECK(text.find("\nxl         down   -      receiver+transmitter") != std::string::npos);
     CHECK(text.find("receiver+transmitter") != std::string::npos);
     CHECK(text.find("daemon not running") != std::string::npos);
   }
