@@ -4,6 +4,8 @@
 #include <laporsms/app/config.hpp>
 #include <laporsms/cli/control_client.hpp>
 #include <laporsms/cli/queries.hpp>
+#include <laporsms/cli/render.hpp>
+#include <laporsms/cli/stats.hpp>
 #include <laporsms/cli/status.hpp>
 #include <laporsms/store/backup.hpp>
 #include <laporsms/store/sqlite.hpp>
@@ -17,8 +19,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <tuple>
 
 namespace {
 
@@ -56,28 +60,34 @@ std::optional<std::int64_t> parse_date(const std::string& text) {
   return static_cast<std::int64_t>(midnight) * 1000;
 }
 
+// Today's local date as YYYY-MM-DD.
+std::string local_today() {
+  const auto secs = static_cast<std::time_t>(util::now_ms() / 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+// Writes `text` to `path` through a temporary file beside it, renamed over
+// it once whole: a meeting's page is never half written.
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  auto temp = path;
+  temp += ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      throw std::runtime_error("cannot write " + temp.string());
+    }
+  }
+  std::filesystem::rename(temp, path);
+}
+
 void print_json(const json& doc) {
   // A stored sender or text need not be valid UTF-8 (an SMSC's odd octets):
   // replaced with U+FFFD, never an exception halfway through the document.
   std::cout << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-}
-
-void print_reports_text(const json& reports) {
-  if (reports.empty()) {
-    std::cout << "no reports\n";
-    return;
-  }
-  for (const auto& r : reports) {
-    const auto tracking =
-        r["tracking_id"].is_string() ? "#" + r["tracking_id"].get<std::string>() : std::string("-");
-    auto text = r.value("text", "");
-    if (text.size() > 60) {
-      text = text.substr(0, 57) + "...";
-    }
-    std::cout << fmt::format("{:<10} {:<10} {:<10} {:<15} {}  {}\n", r.value("ref", ""), tracking,
-                             r.value("state", ""), r.value("msisdn", ""),
-                             r.value("received_at", ""), text);
-  }
 }
 
 int run_control_command(const app::Config& config, const json& request, bool as_json) {
@@ -89,10 +99,10 @@ int run_control_command(const app::Config& config, const json& request, bool as_
   if (as_json) {
     print_json(*reply);
   } else {
-    std::cout << reply->value("message", reply->value("ok", false) ? "ok" : "failed") << "\n";
+    std::cout << cli::render_control_text(*reply);
   }
   if (!reply->value("ok", false)) {
-    if (!as_json && reply->contains("error")) {
+    if (!as_json && reply->contains("error") && (*reply)["error"].is_string()) {
       std::cerr << "laporctl: " << (*reply)["error"].get<std::string>() << "\n";
     }
     return 1;
@@ -102,41 +112,28 @@ int run_control_command(const app::Config& config, const json& request, bool as_
 
 int run_backup(const app::Config& config, const std::filesystem::path& target, bool as_json) {
   const auto summary = store::backup_database(config.store.path, target);
+  const json doc{{"file", target.string()},
+                 {"reports", summary.reports},
+                 {"pages", summary.pages},
+                 {"bytes", summary.bytes},
+                 {"seconds", summary.seconds}};
   if (as_json) {
-    print_json(json{{"file", target.string()},
-                    {"reports", summary.reports},
-                    {"pages", summary.pages},
-                    {"bytes", summary.bytes},
-                    {"seconds", summary.seconds}});
+    print_json(doc);
   } else {
-    std::cout << fmt::format(
-        "backup written: {} ({} reports, {:.1f} MiB, {:.2f} s)\n", target.string(), summary.reports,
-        static_cast<double>(summary.bytes) / (1024.0 * 1024.0), summary.seconds);
+    std::cout << cli::render_backup_text(doc);
   }
   return 0;
 }
 
 int run_check(const std::filesystem::path& db_path, bool as_json) {
   const auto report = store::check_database(db_path);
+  const json doc{{"file", db_path.string()},    {"sound", report.sound},
+                 {"problems", report.problems}, {"schema_version", report.schema_version},
+                 {"pages", report.pages},       {"reports", report.reports}};
   if (as_json) {
-    print_json(json{{"file", db_path.string()},
-                    {"sound", report.sound},
-                    {"problems", report.problems},
-                    {"schema_version", report.schema_version},
-                    {"pages", report.pages},
-                    {"reports", report.reports}});
-  } else if (report.sound) {
-    std::cout << fmt::format("{}: sound (integrity and foreign keys ok, schema version {}, "
-                             "{} reports, {} pages)\n",
-                             db_path.string(), report.schema_version, report.reports, report.pages);
+    print_json(doc);
   } else {
-    std::cout << fmt::format("{}: NOT sound; {} problem(s):\n", db_path.string(),
-                             report.problems.size());
-    for (const auto& line : report.problems) {
-      std::cout << "  " << line << "\n";
-    }
-    std::cout << "Restore the newest backup that `laporctl check` finds sound (README, "
-                 "\"Backups\").\n";
+    std::cout << cli::render_check_text(doc);
   }
   return report.sound ? 0 : k_exit_critical;
 }
@@ -190,8 +187,22 @@ int main(int argc, char** argv) {
   auto* check_cmd = cli.add_subcommand("check", "SQLite's integrity check; exit 0 sound, 2 not");
   std::string check_file;
   check_cmd->add_option("FILE", check_file, "a database or a backup (default: the daemon's)");
+  auto* stats_cmd =
+      cli.add_subcommand("stats", "the period's figures: reports, time to tracking id, replies");
+  std::optional<std::string> stats_since;
+  std::optional<std::string> stats_until;
+  std::string stats_by = "day";
+  std::optional<std::string> stats_html;
+  bool as_csv = false;
+  stats_cmd->add_option("--since", stats_since,
+                        "first day, YYYY-MM-DD (default: this month's 1st)");
+  stats_cmd->add_option("--until", stats_until, "last day, YYYY-MM-DD, counted (default: today)");
+  stats_cmd->add_option("--by", stats_by, "day|week|month")
+      ->check(CLI::IsMember({"day", "week", "month"}));
+  stats_cmd->add_option("--html", stats_html, "also write one self-contained page to FILE");
+  cli.add_flag("--csv", as_csv, "stats: print CSV");
   for (auto* sub : {status_cmd, reports_cmd, report_cmd, messages_cmd, retry_cmd, resend_cmd,
-                    backup_cmd, check_cmd}) {
+                    backup_cmd, check_cmd, stats_cmd}) {
     sub->fallthrough(); // --config / --json may follow the command
   }
 
@@ -207,7 +218,8 @@ int main(int argc, char** argv) {
                                      [](const std::string& arg) { return arg.rfind('-', 0) != 0; });
       if (word != left.end()) {
         std::cerr << "laporctl: unknown command '" << *word
-                  << "' (status, reports, report, messages, retry, resend, backup, check; "
+                  << "' (status, reports, report, messages, retry, resend, backup, check, "
+                     "stats; "
                      "see --help)\n";
       } else {
         std::cerr << "laporctl: unknown option '" << left.front() << "' and no command\n";
@@ -231,6 +243,40 @@ int main(int argc, char** argv) {
                 << "'\n";
       return k_exit_usage;
     }
+  }
+
+  if (as_csv && !stats_cmd->parsed()) {
+    std::cerr << "laporctl: --csv is for stats only\n";
+    return k_exit_usage;
+  }
+  if (as_csv && as_json) {
+    std::cerr << "laporctl: --json and --csv exclude each other\n";
+    return k_exit_usage;
+  }
+  cli::StatsQuery stats_query;
+  if (stats_cmd->parsed()) {
+    const auto today = parse_date(local_today());
+    std::optional<std::int64_t> first =
+        today ? std::optional(cli::local_month_start(*today)) : std::nullopt;
+    std::optional<std::int64_t> last = today;
+    for (auto [option, value, target] : {std::tuple{"--since", &stats_since, &first},
+                                         std::tuple{"--until", &stats_until, &last}}) {
+      if (*value) {
+        *target = parse_date(**value);
+        if (!*target) {
+          std::cerr << "laporctl: " << option << " takes a date such as 2026-11-01, not '"
+                    << **value << "'\n";
+          return k_exit_usage;
+        }
+      }
+    }
+    if (!first || !last || *last < *first) {
+      std::cerr << "laporctl: --until must not be before --since\n";
+      return k_exit_usage;
+    }
+    stats_query.since_ms = *first;
+    stats_query.until_ms = cli::next_local_midnight(*last);
+    stats_query.by = cli::parse_stats_period(stats_by).value_or(cli::StatsPeriod::day);
   }
 
   // A backup (or any database file) is checked without a config: it may sit
@@ -292,13 +338,35 @@ int main(int argc, char** argv) {
       return run_check(config->store.path, as_json);
     }
     auto db = open_read_only(*config);
+    if (stats_cmd->parsed()) {
+      const auto stats = cli::compute_stats(*db, stats_query);
+      if (stats_html) {
+        write_file(*stats_html, cli::render_stats_html(stats));
+      }
+      if (as_json) {
+        print_json(stats);
+      } else if (as_csv) {
+        std::cout << cli::render_stats_csv(stats);
+      } else {
+        std::cout << cli::render_stats_text(stats);
+        if (stats_html) {
+          std::cout << cli::render_control_text(
+              json{{"ok", true}, {"message", "page written: " + *stats_html}});
+        }
+      }
+      return 0;
+    }
     if (reports_cmd->parsed()) {
       cli::ReportFilter filter;
       filter.state = state_filter;
       filter.limit = limit;
       filter.since_ms = since_ms;
       const auto reports = cli::list_reports(*db, filter);
-      as_json ? print_json(reports) : print_reports_text(reports);
+      if (as_json) {
+        print_json(reports);
+      } else {
+        std::cout << cli::render_reports_text(reports);
+      }
       return 0;
     }
     if (report_cmd->parsed()) {
@@ -307,7 +375,11 @@ int main(int argc, char** argv) {
         std::cerr << "laporctl: no report " << ref << "\n";
         return 1;
       }
-      print_json(report); // the detail is structured; JSON reads best for both
+      if (as_json) {
+        print_json(report);
+      } else {
+        std::cout << cli::render_report_text(report);
+      }
       return 0;
     }
     if (messages_cmd->parsed()) {
@@ -315,17 +387,7 @@ int main(int argc, char** argv) {
       if (as_json) {
         print_json(messages);
       } else {
-        for (const auto& m : messages) {
-          std::cout << fmt::format("{} {:<3} {:<10} {:<15} {:<13} {}\n", m.value("at", ""),
-                                   m.value("direction", ""), m.value("link", ""),
-                                   m.value("msisdn", ""), m.value("state", ""),
-                                   m.value("text", ""));
-          const auto state = m.value("state", "");
-          if (m["error"].is_string() &&
-              (state == "unknown" || state == "expired" || state == "undeliverable")) {
-            std::cout << "    why: " << m["error"].get<std::string>() << "\n";
-          }
-        }
+        std::cout << cli::render_messages_text(messages);
       }
       return 0;
     }

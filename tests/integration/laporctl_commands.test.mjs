@@ -90,6 +90,11 @@ const k_usage_errors = [
   { why: 'retry without REF or --failed', args: ['retry'], says: /REF|--failed/ },
   { why: 'retry with both REF and --failed', args: ['retry', 'MTR2345', '--failed'], says: /REF|--failed/ },
   { why: 'retry with two REFs', args: ['retry', 'MTR2345', 'MTR2346'], says: /MTR2346/ },
+  { why: 'stats --by year', args: ['stats', '--by', 'year'], says: /--by/ },
+  { why: 'stats --since that is not a date', args: ['stats', '--since', '2026-11'], says: /--since/ },
+  { why: 'stats --until before --since', args: ['stats', '--since', '2026-11-02', '--until', '2026-11-01'], says: /--until/ },
+  { why: '--csv with a command other than stats', args: ['--csv', 'reports'], says: /--csv/ },
+  { why: 'stats with --json and --csv', args: ['--json', '--csv', 'stats'], says: /--csv/ },
 ];
 // A message is a line or two for a person, not a page.
 const k_longest_message = 200;
@@ -138,7 +143,7 @@ test('laporctl: usage errors exit 64 with a message; options stand before or aft
         'report': [
           ['--config', configPath, '--json', 'report', ref],
           ['report', ref, '--json', '--config', configPath],
-          ['report', '--config', configPath, ref],
+          ['report', '--config', configPath, ref, '--json'],
         ],
         'messages': [
           ['--config', configPath, '--json', 'messages', '--direction', 'out'],
