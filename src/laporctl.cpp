@@ -179,16 +179,14 @@ int main(int argc, char** argv) {
   auto* resend_cmd = cli.add_subcommand("resend", "queue the last reply of a report again");
   std::string resend_ref;
   resend_cmd->add_option("REF", resend_ref, "local ref or tracking id")->required();
-  auto* backup_cmd =
-      cli.add_subcommand("backup", "write a consistent copy of the database, also while it runs");
+  auto* backup_cmd = cli.add_subcommand("backup", "a consistent copy of the database, also live");
   std::string backup_file;
   backup_cmd->add_option("FILE", backup_file, "the copy; replaced only once the new one is whole")
       ->required();
   auto* check_cmd = cli.add_subcommand("check", "SQLite's integrity check; exit 0 sound, 2 not");
   std::string check_file;
   check_cmd->add_option("FILE", check_file, "a database or a backup (default: the daemon's)");
-  auto* stats_cmd =
-      cli.add_subcommand("stats", "the period's figures: reports, time to tracking id, replies");
+  auto* stats_cmd = cli.add_subcommand("stats", "the period's figures: reports, tracking, replies");
   std::optional<std::string> stats_since;
   std::optional<std::string> stats_until;
   std::string stats_by = "day";
