@@ -211,7 +211,9 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
   lintian_cmd=(setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp "${lintian_cmd[@]}")
 fi
 set +e
-lintian_out=$("${lintian_cmd[@]}" 2>&1)
+# From a folder it may enter: the test runs in the build tree, which may sit
+# under a private (0700) folder such as a mktemp -d.
+lintian_out=$(cd "$work" && "${lintian_cmd[@]}" 2>&1)
 lintian_rc=$?
 set -e
 echo "lintian (exit $lintian_rc):"
