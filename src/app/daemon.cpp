@@ -1,6 +1,7 @@
 #include <laporsms/app/control.hpp>
 #include <laporsms/app/daemon.hpp>
 #include <laporsms/app/inbound.hpp>
+#include <laporsms/app/metrics.hpp>
 #include <laporsms/app/outbox.hpp>
 #include <laporsms/lapor/forwarder.hpp>
 #include <laporsms/lapor/status_poller.hpp>
@@ -151,12 +152,14 @@ public:
         lapor::Forwarder::ReplyHandover{
             [this](const std::string& link) { return reserve_reply(link); },
             [this](const std::string& link, std::optional<store::OutboundItem> reply,
-                   bool reserved) { reply_queued(link, std::move(reply), reserved); }});
+                   bool reserved) { reply_queued(link, std::move(reply), reserved); }},
+        metrics::UpstreamMetrics(m_metrics));
     if (m_adapter->supports_status()) {
       m_poller = std::make_unique<lapor::StatusPoller>(
           m_io.get_executor(), m_store, m_http, *m_adapter, config.upstream.poll_interval,
           config.upstream.concurrency, [this] { return replies(); },
-          [this](const std::string& link) { wake_outbox(link); });
+          [this](const std::string& link) { wake_outbox(link); },
+          metrics::UpstreamMetrics(m_metrics));
     }
     IntakeHandover handover;
     handover.reserve_job = [this] { return m_forwarder->reserve(); };
@@ -196,7 +199,8 @@ public:
       }
     };
     m_inbound = std::make_unique<InboundHandler>(
-        m_store, [this] { return m_policy; }, std::move(handover));
+        m_store, [this] { return m_policy; }, std::move(handover),
+        metrics::IntakeMetrics(m_metrics));
     for (const auto& smsc : config.smsc) {
       auto link = std::make_unique<Link>();
       link->config = smsc;
@@ -206,12 +210,14 @@ public:
           m_io.get_executor(), to_session_config(smsc),
           [this, name, coding](smpp::ShortMessageFields message) {
             return m_inbound->handle(name, coding, std::move(message));
-          });
-      link->outbox =
-          std::make_unique<OutboxSender>(m_io.get_executor(), m_store, *link->session,
-                                         OutboxOptions{smsc.source_addr, smsc.source_addr_ton,
-                                                       smsc.source_addr_npi, smsc.reply_max_age},
-                                         [this, name] { return down_links_falling_back_to(name); });
+          },
+          metrics::LinkMetrics(m_metrics, name));
+      link->outbox = std::make_unique<OutboxSender>(
+          m_io.get_executor(), m_store, *link->session,
+          OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi,
+                        smsc.reply_max_age},
+          [this, name] { return down_links_falling_back_to(name); },
+          metrics::LinkMetrics(m_metrics, name));
       m_links.push_back(std::move(link));
     }
     for (auto& link : m_links) {
@@ -228,6 +234,7 @@ public:
     m_control = std::make_unique<ControlServer>(
         m_io.get_executor(), config.control.socket,
         [this](const json& request) { return handle_control(request); });
+    start_metrics(config);
   }
 
   Daemon(const Daemon&) = delete;
@@ -259,6 +266,9 @@ public:
     asio::co_spawn(ex, prune_old_rows(), asio::detached);
     asio::co_spawn(ex, judge_replies_in_doubt(), asio::detached);
     asio::co_spawn(ex, m_control->run(), asio::detached);
+    if (m_metrics_exporter) {
+      asio::co_spawn(ex, m_metrics_exporter->run(), asio::detached);
+    }
     m_signals.async_wait([this](boost::system::error_code ec, int signo) {
       if (!ec) {
         log::info("signal {}: stopping; finishing work in flight (up to {} ms)", signo,
@@ -277,6 +287,33 @@ public:
   }
 
 private:
+  // [metrics] listen: the Prometheus endpoint, reading the live state of the
+  // links, the forwarder and the store at each scrape. Empty: none.
+  void start_metrics(const Config& config) {
+    if (config.metrics.listen.empty()) {
+      return;
+    }
+    MetricsSources sources;
+    sources.links = [this] {
+      std::vector<MetricsSources::Link> links;
+      for (const auto& link : m_links) {
+        const auto snap = link->session->snapshot();
+        links.push_back(
+            {snap.name, std::string(smpp::link_state_name(snap.state)), snap.window_in_use});
+      }
+      return links;
+    };
+    sources.upstream = [this] {
+      const auto up = m_forwarder->snapshot();
+      return MetricsSources::Upstream{std::string(lapor::upstream_state_name(up.state)),
+                                      up.in_flight};
+    };
+    sources.store = [this] { return m_store.stats(); };
+    m_metrics_exporter =
+        std::make_unique<MetricsExporter>(m_io.get_executor(), m_metrics, config.metrics.listen,
+                                          config.store.path, std::move(sources));
+  }
+
   // The templates of the policy in force, sharing its lifetime: a task that
   // holds them keeps the whole snapshot alive across a reload.
   std::shared_ptr<const store::ReplyTemplates> replies() const {
@@ -600,6 +637,9 @@ private:
     }
     m_reload.cancel();
     m_watchdog.cancel();
+    if (m_metrics_exporter) {
+      m_metrics_exporter->stop(); // served until now: a scrape sees the shutdown's counts
+    }
     // Give detached coroutines a moment to see the stop, then end the loop.
     asio::steady_timer settle(m_io);
     settle.expires_after(50ms);
@@ -712,6 +752,8 @@ private:
   std::shared_ptr<const RuntimePolicy> m_policy;
   asio::io_context m_io{1};
   store::Store m_store;
+  // Counted into by every part below, so declared before them.
+  metrics::Catalog m_metrics{LAPORSMS_VERSION};
   lapor::HttpClient m_http;
   std::unique_ptr<lapor::Adapter> m_adapter;
   std::unique_ptr<lapor::Forwarder> m_forwarder;
@@ -719,6 +761,7 @@ private:
   std::unique_ptr<InboundHandler> m_inbound;
   std::vector<std::unique_ptr<Link>> m_links;
   std::unique_ptr<ControlServer> m_control;
+  std::unique_ptr<MetricsExporter> m_metrics_exporter; // reads the parts above
   asio::signal_set m_signals;
   asio::signal_set m_reload;
   asio::steady_timer m_watchdog;

@@ -47,6 +47,57 @@ std::optional<sms::ConcatInfo> sar_info(const std::vector<smpp::Tlv>& tlvs) {
   return info;
 }
 
+// The state word of SMPP 3.4 Appendix B, as receipts carry it.
+std::string_view receipt_state_word(smpp::ReceiptState state) {
+  switch (state) {
+  case smpp::ReceiptState::enroute:
+    return "ENROUTE";
+  case smpp::ReceiptState::delivered:
+    return "DELIVRD";
+  case smpp::ReceiptState::expired:
+    return "EXPIRED";
+  case smpp::ReceiptState::deleted:
+    return "DELETED";
+  case smpp::ReceiptState::undeliverable:
+    return "UNDELIV";
+  case smpp::ReceiptState::accepted:
+    return "ACCEPTD";
+  case smpp::ReceiptState::unknown:
+    return "UNKNOWN";
+  case smpp::ReceiptState::rejected:
+    return "REJECTD";
+  }
+  return "UNKNOWN";
+}
+
+// What an acknowledged MO was, for laporsms_mo_total{kind}. A long SMS is
+// a "part" until its last part arrives, then what the whole of it filed.
+std::string_view mo_kind(const store::InboundSms& sms, const store::IntakeResult& result,
+                         const store::IntakePolicy& policy) {
+  if (result.redelivery) {
+    return "redelivery";
+  }
+  if (result.part_waiting || result.duplicate_part) {
+    return "part";
+  }
+  if (sms.concat) {
+    return result.report_id ? "report" : "unknown";
+  }
+  switch (sms::parse_command(sms.text, policy.keywords, policy.min_report_chars).kind) {
+  case sms::CommandKind::report:
+    return "report";
+  case sms::CommandKind::empty_report:
+    return "empty_report";
+  case sms::CommandKind::status:
+    return "status";
+  case sms::CommandKind::help:
+    return "help";
+  case sms::CommandKind::unknown:
+    break;
+  }
+  return "unknown";
+}
+
 } // namespace
 
 std::int64_t mo_fingerprint(const smpp::ShortMessageFields& message,
@@ -106,8 +157,9 @@ store::InboundSms make_inbound(const std::string& link, sms::DefaultCoding defau
 
 InboundHandler::InboundHandler(store::Store& store,
                                std::function<std::shared_ptr<const RuntimePolicy>()> policy,
-                               IntakeHandover handover)
-    : m_store(store), m_policy(std::move(policy)), m_handover(std::move(handover)) {}
+                               IntakeHandover handover, metrics::IntakeMetrics metrics)
+    : m_store(store), m_policy(std::move(policy)), m_handover(std::move(handover)),
+      m_metrics(metrics) {}
 
 awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCoding default_coding,
                                                 smpp::ShortMessageFields message) {
@@ -116,6 +168,10 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   }
   const auto policy = m_policy();
   auto sms = make_inbound(link, default_coding, message, util::now_ms());
+  // What the metrics need of it, kept: the task takes `sms` itself.
+  store::InboundSms facts;
+  facts.text = sms.binary ? std::string() : sms.text;
+  facts.concat = sms.concat;
   IntakeHandover::Reserved reserved;
   reserved.job = m_handover.reserve_job && m_handover.reserve_job();
   reserved.reply = m_handover.reserve_reply && m_handover.reserve_reply(link);
@@ -159,6 +215,7 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
     m_store_failing = false;
     log::info("store: writes succeed again");
   }
+  m_metrics.mo(link, mo_kind(facts, result, policy->intake));
   if (result.redelivery) {
     log::info("intake: {} on {} redelivered an MO already stored; acknowledged again",
               sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
@@ -177,10 +234,12 @@ awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,
     // Acknowledged all the same: a receipt we cannot read is not worth a
     // redelivery loop with the SMSC.
     log::warn("smsc {}: a delivery receipt without message id or state", link);
+    m_metrics.receipt(link, "unreadable");
     co_return smpp::status::ok;
   }
   const auto state = smpp::final_outbound_state(receipt->state);
   if (!state) {
+    m_metrics.receipt(link, receipt_state_word(receipt->state));
     co_return smpp::status::ok; // intermediate (ENROUTE, ACCEPTD)
   }
   try {
@@ -193,6 +252,7 @@ awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,
     if (!known) {
       log::debug("smsc {}: receipt for message id {} we did not send", link, receipt->message_id);
     }
+    m_metrics.receipt(link, receipt_state_word(receipt->state));
     co_return smpp::status::ok;
   } catch (const std::exception& e) {
     log::error("store: cannot record a delivery receipt: {}", e.what());

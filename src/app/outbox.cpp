@@ -11,9 +11,11 @@ using namespace std::chrono_literals;
 
 OutboxSender::OutboxSender(asio::any_io_executor executor, store::Store& store,
                            smpp::Session& session, OutboxOptions options,
-                           std::function<std::vector<std::string>()> borrowed_links)
+                           std::function<std::vector<std::string>()> borrowed_links,
+                           metrics::LinkMetrics metrics)
     : m_executor(executor), m_store(store), m_session(session), m_options(std::move(options)),
-      m_borrowed_links(std::move(borrowed_links)), m_wakeup(executor) {}
+      m_borrowed_links(std::move(borrowed_links)), m_metrics(std::move(metrics)),
+      m_wakeup(executor) {}
 
 unsigned OutboxSender::max_in_progress() const {
   // Two windows' worth in progress keeps the window full while the store
@@ -89,6 +91,7 @@ awaitable<void> OutboxSender::run() {
           co_await m_store.execute(std::move(claim), store::Durability::written);
       items = std::move(claimed);
       m_gate.claim_ended(items.size() >= limit);
+      m_metrics.reply("expired", static_cast<std::uint64_t>(std::max(expired, 0)));
       if (expired > 0) {
         log::warn("outbox {}: {} reply(ies) older than reply_max_age ({} ms) expired, not sent",
                   link, expired, m_options.max_age.count());
@@ -157,6 +160,7 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
       return true;
     };
     m_pause = m_pause / 2 < 10ms ? 0ms : m_pause / 2;
+    m_metrics.reply("submitted");
   } else if (!message_ids.empty() || last.status == smpp::SubmitStatus::no_response) {
     // Some or all of it may have reached the SMSC: never resend blindly.
     const auto error = message_ids.empty()
@@ -165,6 +169,7 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
                                          parts.size(), last.error);
     log::warn("outbox {}: reply {} to {} left in doubt: {}", link, id,
               sms::mask_msisdn(item.msisdn), error);
+    m_metrics.reply("in_doubt");
     record = [id, link, message_ids, part_count, error, now](store::Connection& db) {
       store::record_submit_unknown(db, id, link, message_ids, part_count, error, now);
       return true;
@@ -186,6 +191,7 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
       log::warn("outbox {}: reply {} to {} refused: {}", link, id, sms::mask_msisdn(item.msisdn),
                 last.error);
     }
+    m_metrics.reply(permanent ? "refused" : "retry");
     record = [id, error = last.error, permanent, now](store::Connection& db) {
       store::record_submit_failed(db, id, error, permanent, now);
       return true;

@@ -64,10 +64,10 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
 
 Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                      const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
-                     ReplyHandover on_reply)
+                     ReplyHandover on_reply, metrics::UpstreamMetrics metrics)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter), m_options(options),
-      m_replies(std::move(replies)), m_on_reply(std::move(on_reply)), m_wakeup(executor),
-      m_rng(std::random_device{}()) {}
+      m_replies(std::move(replies)), m_on_reply(std::move(on_reply)), m_metrics(metrics),
+      m_wakeup(executor), m_rng(std::random_device{}()) {}
 
 ForwarderSnapshot Forwarder::snapshot() const {
   auto snap = m_counters;
@@ -220,8 +220,11 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   bool maybe_filed = false; // the request left, but no answer came back
   try {
     auto request = m_adapter.build_submit(submission);
+    const auto sent_at = std::chrono::steady_clock::now();
     const auto response = co_await m_http.send(std::move(request));
     result = m_adapter.classify_submit(response);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
+    m_metrics.request("report", to_string(result.outcome), took.count());
     maybe_filed = !response && (response.error().kind == HttpErrorKind::timeout ||
                                 response.error().kind == HttpErrorKind::io);
   } catch (const std::exception& e) {
@@ -311,6 +314,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     ++m_counters.temporary;
     if (maybe_filed && !m_adapter.idempotent()) {
       ++m_counters.possible_duplicates;
+      m_metrics.possible_duplicate();
       log::warn("upstream: {} may already be filed (no answer after sending); this API has no "
                 "idempotency key, so the retry may file it twice ({} such retries so far)",
                 job.ref, m_counters.possible_duplicates);

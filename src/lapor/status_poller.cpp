@@ -9,11 +9,12 @@ using namespace std::chrono_literals;
 StatusPoller::StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                            const Adapter& adapter, std::chrono::milliseconds poll_interval,
                            unsigned concurrency, ReplyTemplatesSource replies,
-                           std::function<void(const std::string&)> on_reply_queued)
+                           std::function<void(const std::string&)> on_reply_queued,
+                           metrics::UpstreamMetrics metrics)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter),
       m_interval(poll_interval), m_concurrency(std::max(1U, concurrency)),
       m_replies(std::move(replies)), m_on_reply_queued(std::move(on_reply_queued)),
-      m_wakeup(executor) {}
+      m_metrics(metrics), m_wakeup(executor) {}
 
 awaitable<void> StatusPoller::run() {
   // Small ticks spread the polls of many reports over the interval instead
@@ -49,8 +50,11 @@ awaitable<void> StatusPoller::poll(store::StatusQuery query) {
   StatusResult result;
   try {
     auto request = m_adapter.build_status(query.tracking_id);
+    const auto sent_at = std::chrono::steady_clock::now();
     const auto response = co_await m_http.send(std::move(request));
     result = m_adapter.classify_status(response);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
+    m_metrics.request("status", to_string(result.outcome), took.count());
   } catch (const std::exception& e) {
     result.outcome = Outcome::temporary;
     result.error = e.what();

@@ -141,6 +141,7 @@ awaitable<bool> Connection::open() {
   Pdu bind_pdu = std::move(bind);
   auto response = co_await request(std::move(bind_pdu), cfg.response_timeout);
   if (!response) {
+    m_session.m_metrics.bind("no_answer");
     m_session.note_error(fmt::format("bind as {} with system_id '{}' got no answer",
                                      mode_name(m_mode), cfg.system_id));
     close("bind timed out");
@@ -154,12 +155,14 @@ awaitable<bool> Connection::open() {
                                    ? nack->command_status
                                    : status::bind_failed;
   if (status != status::ok) {
+    m_session.m_metrics.bind("refused");
     m_session.note_error(fmt::format("bind as {} with system_id '{}' refused: {}",
                                      mode_name(m_mode), cfg.system_id, bind_error_text(status)));
     close("bind refused");
     co_return false;
   }
   m_bound = true;
+  m_session.m_metrics.bind("bound");
   log::info("{}: bound to {}:{} as system_id '{}'", label(), cfg.host, cfg.port, cfg.system_id);
   asio::co_spawn(m_session.m_executor, keepalive(), asio::detached);
   co_return true;
@@ -224,6 +227,13 @@ awaitable<void> Connection::reader() {
     if (!pdu) {
       const auto& err = pdu.error();
       log::warn("{}: rejected a frame ({}): {}", label(), command_name(err.command_id), err.detail);
+      const bool inbound =
+          err.command_id == command_id::deliver_sm || err.command_id == command_id::data_sm;
+      if (inbound) {
+        // Counted as the SMSC sees it: a deliver_sm, answered with an error.
+        m_session.m_metrics.deliver_sm_received();
+        m_session.m_metrics.deliver_sm_answered(false, status_label(err.command_status), 0);
+      }
       if (err.fatal) {
         send_nack(err.sequence_number, err.command_status);
         close("undecodable frame");
@@ -232,7 +242,7 @@ awaitable<void> Connection::reader() {
       // A request we cannot parse gets a NACK; a response we cannot parse is
       // dropped (its requester times out), as the spec has no answer to it.
       if ((err.command_id & 0x80000000U) == 0) {
-        if (err.command_id == command_id::deliver_sm || err.command_id == command_id::data_sm) {
+        if (inbound) {
           // The frame is intact but its body is not: answer the command itself.
           if (err.command_id == command_id::deliver_sm) {
             send(DeliverSmResp{err.sequence_number, err.command_status});
@@ -273,6 +283,10 @@ awaitable<bool> Connection::skip_frame(const std::array<std::uint8_t, 4>& length
   m_session.note_error(error.detail);
   if ((fields.command_id & 0x80000000U) == 0) {
     send_nack(fields.sequence_number, error.command_status);
+    if (fields.command_id == command_id::deliver_sm || fields.command_id == command_id::data_sm) {
+      m_session.m_metrics.deliver_sm_received();
+      m_session.m_metrics.deliver_sm_answered(false, status_label(error.command_status), 0);
+    }
   }
   co_return true;
 }
@@ -292,8 +306,11 @@ void Connection::dispatch(Pdu pdu) {
         if constexpr (std::is_same_v<T, DeliverSm> || std::is_same_v<T, DataSm>) {
           const std::uint32_t cmd =
               std::is_same_v<T, DeliverSm> ? command_id::deliver_sm : command_id::data_sm;
+          m_session.m_metrics.deliver_sm_received();
           if (m_mode == BindMode::transmitter) {
             send_nack(p.sequence_number, status::invalid_bind_status);
+            m_session.m_metrics.deliver_sm_answered(false,
+                                                    status_label(status::invalid_bind_status), 0);
             return;
           }
           ShortMessageFields fields;
@@ -318,10 +335,12 @@ void Connection::dispatch(Pdu pdu) {
             } else {
               send(DataSmResp{seq, status::throttled, {}});
             }
+            m_session.m_metrics.deliver_sm_answered(false, status_label(status::throttled), 0);
             return;
           }
           ++m_inbound_in_flight;
-          asio::co_spawn(m_session.m_executor, answer_inbound(std::move(fields), cmd, seq),
+          asio::co_spawn(m_session.m_executor,
+                         answer_inbound(std::move(fields), cmd, seq, m_last_received),
                          asio::detached);
         } else if constexpr (std::is_same_v<T, EnquireLink>) {
           send(EnquireLinkResp{p.sequence_number, status::ok});
@@ -366,7 +385,8 @@ void Connection::dispatch_response(std::uint32_t sequence, Pdu pdu) {
 }
 
 awaitable<void> Connection::answer_inbound(ShortMessageFields fields, std::uint32_t command,
-                                           std::uint32_t sequence) {
+                                           std::uint32_t sequence,
+                                           std::chrono::steady_clock::time_point read_at) {
   auto self = shared_from_this();
   std::uint32_t result = status::temporary_app_error;
   if (m_unbinding || m_session.m_refusing_inbound || m_session.m_stopping) {
@@ -390,6 +410,9 @@ awaitable<void> Connection::answer_inbound(ShortMessageFields fields, std::uint3
   } else {
     send(DataSmResp{sequence, result, {}});
   }
+  const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - read_at;
+  m_session.m_metrics.deliver_sm_answered(result == status::ok, status_label(result),
+                                          waited.count());
 }
 
 awaitable<std::optional<Pdu>> Connection::request(Pdu pdu, std::chrono::milliseconds timeout,
@@ -457,6 +480,9 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
   auto response =
       co_await request(std::move(submit_pdu), m_session.m_config.response_timeout, &encode_error);
   release_slot();
+  if (encode_error.empty()) {
+    m_session.m_metrics.submit_sm_sent();
+  }
   if (!encode_error.empty()) {
     result.status = SubmitStatus::rejected_permanent; // it can never be sent as it is
     result.error = "cannot encode submit_sm: " + encode_error;
@@ -466,6 +492,7 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
     result.status = SubmitStatus::no_response;
     result.error =
         m_open ? "no submit_sm_resp within response_timeout" : "link closed before submit_sm_resp";
+    m_session.m_metrics.submit_sm_unanswered();
     co_return result;
   }
   if (const auto* resp = std::get_if<SubmitSmResp>(&*response)) {
@@ -479,6 +506,7 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
                         ? SubmitStatus::rejected_temporary
                         : SubmitStatus::rejected_permanent;
     result.error = fmt::format("generic_nack status 0x{:08X}", nack->command_status);
+    m_session.m_metrics.submit_sm_answered(false, status_label(nack->command_status));
     co_return result;
   } else {
     result.command_status = status::system_error;
@@ -492,6 +520,8 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
                         : SubmitStatus::rejected_permanent;
     result.error = fmt::format("submit_sm_resp status 0x{:08X}", result.command_status);
   }
+  m_session.m_metrics.submit_sm_answered(result.command_status == status::ok,
+                                         status_label(result.command_status));
   co_return result;
 }
 

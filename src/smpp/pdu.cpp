@@ -11,6 +11,51 @@ std::uint32_t sequence_of(const Pdu& pdu) {
   return std::visit([](const auto& p) { return p.sequence_number; }, pdu);
 }
 
+std::string status_label(std::uint32_t command_status) {
+  switch (command_status) {
+  case status::ok:
+    return "ESME_ROK";
+  case status::invalid_message_length:
+    return "ESME_RINVMSGLEN";
+  case status::invalid_command_length:
+    return "ESME_RINVCMDLEN";
+  case status::invalid_command_id:
+    return "ESME_RINVCMDID";
+  case status::invalid_bind_status:
+    return "ESME_RINVBNDSTS";
+  case status::already_bound:
+    return "ESME_RALYBND";
+  case status::system_error:
+    return "ESME_RSYSERR";
+  case status::bind_failed:
+    return "ESME_RBINDFAIL";
+  case status::invalid_password:
+    return "ESME_RINVPASWD";
+  case status::invalid_system_id:
+    return "ESME_RINVSYSID";
+  case status::message_queue_full:
+    return "ESME_RMSGQFUL";
+  case status::throttled:
+    return "ESME_RTHROTTLED";
+  case status::temporary_app_error:
+    return "ESME_RX_T_APPN";
+  case status::permanent_app_error:
+    return "ESME_RX_P_APPN";
+  case status::invalid_optional_param_stream:
+    return "ESME_RINVOPTPARSTREAM";
+  case status::unknown_error:
+    return "ESME_RUNKNOWNERR";
+  default:
+    break;
+  }
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string label = "0x00000000";
+  for (int i = 0; i < 8; ++i) {
+    label[9 - i] = k_hex[(command_status >> (4 * i)) & 0xF];
+  }
+  return label;
+}
+
 std::uint32_t command_id_of(const Pdu& pdu) {
   return std::visit(
       [](const auto& p) -> std::uint32_t {

@@ -22,11 +22,13 @@ std::string_view link_state_name(LinkState state) {
   return "down";
 }
 
-Session::Session(asio::any_io_executor executor, SessionConfig config, InboundHandler on_inbound)
+Session::Session(asio::any_io_executor executor, SessionConfig config, InboundHandler on_inbound,
+                 metrics::LinkMetrics metrics)
     : m_executor(std::move(executor)), m_config(std::move(config)),
-      m_on_inbound(std::move(on_inbound)), m_tls_context(asio::ssl::context::tls_client),
-      m_receiver_wait(m_executor), m_transmitter_wait(m_executor), m_since_ms(util::now_ms()),
-      m_rng(std::random_device{}()), m_allowed_in_flight(std::max(1U, m_config.window)),
+      m_on_inbound(std::move(on_inbound)), m_metrics(std::move(metrics)),
+      m_tls_context(asio::ssl::context::tls_client), m_receiver_wait(m_executor),
+      m_transmitter_wait(m_executor), m_since_ms(util::now_ms()), m_rng(std::random_device{}()),
+      m_allowed_in_flight(std::max(1U, m_config.window)),
       m_gate_wake(m_executor, std::chrono::steady_clock::time_point::max()) {
   if (m_config.tls) {
     m_tls_context.set_options(asio::ssl::context::default_workarounds |
@@ -122,6 +124,7 @@ awaitable<void> Session::run_connection(BindMode mode) {
       co_await connection->serve();
       if (!m_stopping) {
         ++m_reconnects;
+        m_metrics.reconnected();
         log::warn("smsc {}: connection lost; reconnecting", m_config.name);
       }
     } else {

@@ -3,6 +3,7 @@
 // temporary error so the SMSC delivers again.
 #pragma once
 
+#include <laporsms/metrics/catalog.hpp>
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/sms/charset.hpp>
 #include <laporsms/sms/command.hpp>
@@ -44,8 +45,9 @@ struct IntakeHandover {
 
 class InboundHandler {
 public:
+  // `metrics` counts each MO acknowledged by kind and each receipt by state.
   InboundHandler(store::Store& store, std::function<std::shared_ptr<const RuntimePolicy>()> policy,
-                 IntakeHandover handover);
+                 IntakeHandover handover, metrics::IntakeMetrics metrics = {});
 
   // Handles one message from `link`; returns the command_status to answer with.
   awaitable<std::uint32_t> handle(std::string link, sms::DefaultCoding default_coding,
@@ -58,6 +60,7 @@ private:
   store::Store& m_store;
   std::function<std::shared_ptr<const RuntimePolicy>()> m_policy;
   IntakeHandover m_handover;
+  metrics::IntakeMetrics m_metrics;
   bool m_store_failing = false; // logs a storage fault once per episode
 };
 

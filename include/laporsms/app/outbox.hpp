@@ -30,8 +30,8 @@ public:
   // `borrowed_links` names the links whose replies this one carries right
   // now: those that name it as their `fallback` and are down.
   OutboxSender(asio::any_io_executor executor, store::Store& store, smpp::Session& session,
-               OutboxOptions options,
-               std::function<std::vector<std::string>()> borrowed_links = {});
+               OutboxOptions options, std::function<std::vector<std::string>()> borrowed_links = {},
+               metrics::LinkMetrics metrics = {});
 
   awaitable<void> run();
   // A reply was queued, or the link came up: look now (and hand nothing
@@ -63,6 +63,7 @@ private:
   smpp::Session& m_session;
   OutboxOptions m_options;
   std::function<std::vector<std::string>()> m_borrowed_links;
+  metrics::LinkMetrics m_metrics; // the link that carries the replies
   util::Wakeup m_wakeup;
   bool m_stopping = false;
   unsigned m_in_progress = 0;

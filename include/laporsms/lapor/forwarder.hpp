@@ -6,6 +6,7 @@
 
 #include <laporsms/lapor/adapter.hpp>
 #include <laporsms/lapor/http_client.hpp>
+#include <laporsms/metrics/catalog.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/handover_gate.hpp>
@@ -70,7 +71,7 @@ public:
   };
   Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
             const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
-            ReplyHandover on_reply);
+            ReplyHandover on_reply, metrics::UpstreamMetrics metrics = {});
 
   // Runs until stop(): claims due jobs while slots are free, sleeps until the
   // next one falls due or wake() is called.
@@ -104,6 +105,7 @@ private:
   ForwarderOptions m_options;
   ReplyTemplatesSource m_replies;
   ReplyHandover m_on_reply;
+  metrics::UpstreamMetrics m_metrics;
   util::Wakeup m_wakeup;
   std::mt19937_64 m_rng;
   bool m_stopping = false;

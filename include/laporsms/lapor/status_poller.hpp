@@ -7,6 +7,7 @@
 #include <laporsms/lapor/adapter.hpp>
 #include <laporsms/lapor/forwarder.hpp>
 #include <laporsms/lapor/http_client.hpp>
+#include <laporsms/metrics/catalog.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/status.hpp>
 #include <laporsms/store/store.hpp>
@@ -23,7 +24,8 @@ public:
   StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
                const Adapter& adapter, std::chrono::milliseconds poll_interval,
                unsigned concurrency, ReplyTemplatesSource replies,
-               std::function<void(const std::string& link)> on_reply_queued);
+               std::function<void(const std::string& link)> on_reply_queued,
+               metrics::UpstreamMetrics metrics = {});
 
   awaitable<void> run();
   void stop() {
@@ -43,6 +45,7 @@ private:
   unsigned m_concurrency;
   ReplyTemplatesSource m_replies;
   std::function<void(const std::string&)> m_on_reply_queued;
+  metrics::UpstreamMetrics m_metrics;
   util::Wakeup m_wakeup;
   bool m_stopping = false;
   unsigned m_in_flight = 0;

@@ -70,7 +70,8 @@ private:
   awaitable<void> writer();
   awaitable<void> keepalive();
   awaitable<void> answer_inbound(ShortMessageFields fields, std::uint32_t command,
-                                 std::uint32_t sequence);
+                                 std::uint32_t sequence,
+                                 std::chrono::steady_clock::time_point read_at);
   void dispatch(Pdu pdu);
   void dispatch_response(std::uint32_t sequence, Pdu pdu);
   void send_nack(std::uint32_t sequence, std::uint32_t status);

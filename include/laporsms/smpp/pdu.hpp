@@ -201,6 +201,10 @@ std::uint32_t sequence_of(const Pdu& pdu);
 // The command_id a PDU is sent with.
 std::uint32_t command_id_of(const Pdu& pdu);
 
+// A command_status as metrics label it: the SMPP 3.4 name of the statuses
+// this file knows ("ESME_ROK", "ESME_RX_T_APPN", ...), else "0x%08X".
+std::string status_label(std::uint32_t command_status);
+
 // A human name for a command_id ("deliver_sm", or "0x00000042" when unknown).
 std::string command_name(std::uint32_t command_id);
 

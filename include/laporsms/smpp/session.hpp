@@ -5,6 +5,7 @@
 // receiver+transmitter mode.
 #pragma once
 
+#include <laporsms/metrics/catalog.hpp>
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/smpp/sequence.hpp>
 #include <laporsms/util/net.hpp>
@@ -87,7 +88,9 @@ public:
   // the response, sent only when it returns (after the store committed).
   using InboundHandler = std::function<awaitable<std::uint32_t>(ShortMessageFields)>;
 
-  Session(asio::any_io_executor executor, SessionConfig config, InboundHandler on_inbound);
+  // `metrics` counts the link's PDUs and binds (a default one counts nothing).
+  Session(asio::any_io_executor executor, SessionConfig config, InboundHandler on_inbound,
+          metrics::LinkMetrics metrics = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -130,6 +133,7 @@ private:
   asio::any_io_executor m_executor;
   SessionConfig m_config;
   InboundHandler m_on_inbound;
+  metrics::LinkMetrics m_metrics;
   asio::ssl::context m_tls_context;
   std::function<void()> m_on_bound;
   std::function<void()> m_on_down;
