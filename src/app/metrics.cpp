@@ -2,6 +2,8 @@
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <stdexcept>
+
 namespace laporsms::app {
 
 namespace {
@@ -17,9 +19,14 @@ MetricsExporter::MetricsExporter(asio::any_io_executor executor, metrics::Catalo
                                  MetricsSources sources, MetricsExporterOptions options)
     : m_executor(executor), m_catalog(catalog), m_database(std::move(database)),
       m_sources(std::move(sources)), m_options(options) {
-  const auto endpoint = metrics::resolve_listen(listen);
-  m_server = std::make_unique<metrics::Server>(
-      executor, endpoint, [this] { return scrape(); }, m_options.limits);
+  try {
+    const auto endpoint = metrics::resolve_listen(listen);
+    m_server = std::make_unique<metrics::Server>(
+        executor, endpoint, [this] { return scrape(); }, m_options.limits);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("metrics: cannot listen on " + listen +
+                             " ([metrics] listen): " + e.what());
+  }
   m_catalog.registry.on_collect([this] { collect(); });
   log::info("metrics: serving Prometheus text at http://{}/metrics", listen);
 }
