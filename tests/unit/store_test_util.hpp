@@ -21,6 +21,8 @@
 #include <system_error>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace store_test {
 
 using namespace laporsms::store;
@@ -29,31 +31,7 @@ using namespace laporsms::store;
 inline constexpr std::int64_t k_t0 = 1'795'000'000'000;
 inline constexpr std::int64_t k_hour_ms = 3600 * 1000;
 
-// A fresh directory under the system temp dir, removed with everything in it
-// when the test ends.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "laporsms-store-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
-    }
-    m_path = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(m_path, ignored);
-  }
-
-  const std::filesystem::path& path() const { return m_path; }
-  std::filesystem::path file(std::string_view name) const { return m_path / name; }
-
-private:
-  std::filesystem::path m_path;
-};
+using test_util::TempDir;
 
 // A migrated database with the connection settings the Store uses, minus the
 // fsyncs (synchronous=OFF) so that tests stay fast.

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <sys/stat.h>
 
+#include "temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace laporsms::app;
 using namespace std::chrono_literals;
@@ -45,36 +47,7 @@ std::string minimal_and(std::string_view more) {
   return std::string(k_minimal) + std::string(more);
 }
 
-// A fresh folder under the system's temp dir, removed with everything in it.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "laporsms-config-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  const fs::path& path() const { return m_path; }
-
-  fs::path write(const std::string& name, std::string_view content, fs::perms mode) const {
-    const fs::path file = m_path / name;
-    {
-      std::ofstream out(file, std::ios::binary | std::ios::trunc);
-      out << content;
-      REQUIRE(out.good());
-    }
-    fs::permissions(file, mode, fs::perm_options::replace);
-    return file;
-  }
-
-private:
-  fs::path m_path;
-};
+using test_util::TempDir;
 
 constexpr auto k_0600 = fs::perms::owner_read | fs::perms::owner_write;
 constexpr auto k_0640 = k_0600 | fs::perms::group_read;

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace laporsms::app;
 using namespace std::string_literals;
@@ -49,37 +51,7 @@ std::string joined(const std::vector<std::string>& lines) {
   return out;
 }
 
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "laporsms-check-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  const fs::path& path() const { return m_path; }
-
-  fs::path write(const std::string& name, std::string_view content, fs::perms mode) const {
-    const fs::path file = m_path / name;
-    std::error_code ignored;
-    fs::remove(file, ignored); // it may be read-only from an earlier write
-    {
-      std::ofstream out(file, std::ios::binary | std::ios::trunc);
-      out << content;
-      REQUIRE(out.good());
-    }
-    fs::permissions(file, mode, fs::perm_options::replace);
-    return file;
-  }
-
-private:
-  fs::path m_path;
-};
+using test_util::TempDir;
 
 constexpr auto k_0600 = fs::perms::owner_read | fs::perms::owner_write;
 constexpr auto k_0400 = fs::perms::owner_read;
