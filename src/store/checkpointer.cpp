@@ -47,6 +47,7 @@ bool WalCheckpointer::checkpoint_once() {
   try {
     // PASSIVE: copies what no reader still needs and never waits for the
     // writer or the readers; the writer goes on appending meanwhile.
+    std::lock_guard one_at_a_time(m_checkpoint_mutex);
     m_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
     m_checkpoints.fetch_add(1);
     if (m_failing) {
@@ -62,6 +63,19 @@ bool WalCheckpointer::checkpoint_once() {
     }
     return false;
   }
+}
+
+bool WalCheckpointer::checkpoint_on(Connection& writer) {
+  std::lock_guard one_at_a_time(m_checkpoint_mutex);
+  // One row: busy (another checkpoint or a reader held it back), the WAL's
+  // frames, the frames now copied.
+  auto& pragma = writer.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  bool complete = false;
+  if (pragma.step()) {
+    complete = pragma.column_int(0) == 0 && pragma.column_int(1) == pragma.column_int(2);
+  }
+  pragma.reset();
+  return complete;
 }
 
 void WalCheckpointer::run() {

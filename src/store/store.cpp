@@ -170,8 +170,9 @@ void Store::finish_wal_cycle() {
     }
   }
   try {
-    m_db->exec("PRAGMA wal_checkpoint(PASSIVE)");
-    m_writer_checkpoints.fetch_add(1);
+    if (m_checkpointer->checkpoint_on(*m_db)) {
+      m_writer_checkpoints.fetch_add(1);
+    }
   } catch (const std::exception&) {
     // A failing disk: the next batch meets it and says so; the checkpointer
     // logs its own failures.

@@ -39,6 +39,13 @@ public:
   std::uint64_t checkpoints() const { return m_checkpoints.load(); }
   std::uint64_t failed_checkpoints() const { return m_failed.load(); }
 
+  // Runs a passive checkpoint on `writer` (the writer's own connection), after
+  // this thread's checkpoint if one is running: two checkpoints at once make
+  // one of them return busy having copied nothing. True when every frame of
+  // the WAL is now in the database file, so that the next write starts the
+  // WAL again from its beginning. Throws what SQLite reports.
+  bool checkpoint_on(Connection& writer);
+
 private:
   void run();
   bool checkpoint_once();
@@ -47,6 +54,7 @@ private:
   int m_threshold;
   std::atomic<int> m_wal_pages{0};
   std::mutex m_mutex;
+  std::mutex m_checkpoint_mutex; // one checkpoint at a time, this thread's or the writer's
   std::condition_variable m_wake;
   bool m_due = false;
   bool m_stopping = false;

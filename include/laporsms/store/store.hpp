@@ -76,7 +76,7 @@ struct StoreStats {
   std::uint64_t failed_commits = 0;
   std::uint64_t isolated_batches = 0;   // run again task by task after a task failed
   std::uint64_t checkpoints = 0;        // passive checkpoints run off the writer thread
-  std::uint64_t writer_checkpoints = 0; // the last frames of a WAL cycle, copied by the writer
+  std::uint64_t writer_checkpoints = 0; // WAL cycles the writer completed (every frame copied)
 };
 
 class Store {
