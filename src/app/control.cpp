@@ -1,4 +1,5 @@
 #include <laporsms/app/control.hpp>
+#include <laporsms/util/accept_failures.hpp>
 #include <laporsms/util/log.hpp>
 
 #include <algorithm>
@@ -10,8 +11,6 @@ namespace laporsms::app {
 namespace {
 // A request line longer than this is not one of ours.
 constexpr std::size_t k_max_request = 64 * 1024;
-constexpr std::chrono::milliseconds k_accept_backoff_min{50};
-constexpr std::chrono::milliseconds k_accept_backoff_max{1000};
 } // namespace
 
 ControlServer::ControlServer(asio::any_io_executor executor, std::filesystem::path path,
@@ -73,8 +72,7 @@ bool ControlServer::evict_idlest() {
 }
 
 awaitable<void> ControlServer::run() {
-  auto backoff = k_accept_backoff_min;
-  bool failing = false; // logged once per run of failures
+  util::AcceptFailures failures("control");
   asio::steady_timer pause(m_acceptor.get_executor());
   while (m_acceptor.is_open()) {
     boost::system::error_code ec;
@@ -86,24 +84,15 @@ awaitable<void> ControlServer::run() {
       // Out of file descriptors (or another passing fault): closing an idle
       // client frees one, so try again at once; with nothing to close, wait
       // a little, since an accept loop that retries at once spins the CPU.
-      if (!failing) {
-        log::warn("control: accept failed: {}; closing idle clients, retrying in up to {} ms",
-                  ec.message(), k_accept_backoff_max.count());
-        failing = true;
-      }
+      const auto wait = failures.failed(ec.message(), "closing idle clients, retrying");
       if (evict_idlest()) {
         continue;
       }
-      pause.expires_after(backoff);
+      pause.expires_after(wait);
       co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
-      backoff = std::min(backoff * 2, k_accept_backoff_max);
       continue;
     }
-    backoff = k_accept_backoff_min;
-    if (failing) {
-      log::info("control: accepting clients again");
-      failing = false;
-    }
+    failures.succeeded();
     if (m_clients.size() >= m_limits.max_clients && !evict_idlest()) {
       boost::system::error_code ignored;
       socket.close(ignored); // every slot is answering a request: come back later

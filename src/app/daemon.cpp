@@ -248,10 +248,11 @@ public:
         [](store::Connection& db) { return store::recover_on_startup(db, util::now_ms()); });
     if (recovered.jobs_requeued > 0 || recovered.replies_unknown > 0 ||
         recovered.replies_requeued > 0) {
-      log::warn("recovery: {} upstream job(s) back in the queue, {} reply(ies) in doubt marked "
-                "unknown (judged by their receipts, never resent blindly), {} unsent reply(ies) "
-                "back in the queue",
-                recovered.jobs_requeued, recovered.replies_unknown, recovered.replies_requeued);
+      log::warn("recovery: work the last run left unfinished is queued again; replies in doubt "
+                "are marked unknown (judged by their receipts, never resent blindly)",
+                {{"jobs_requeued", recovered.jobs_requeued},
+                 {"replies_unknown", recovered.replies_unknown},
+                 {"replies_requeued", recovered.replies_requeued}});
     }
     auto ex = m_io.get_executor();
     for (auto& link : m_links) {
@@ -271,18 +272,19 @@ public:
     }
     m_signals.async_wait([this](boost::system::error_code ec, int signo) {
       if (!ec) {
-        log::info("signal {}: stopping; finishing work in flight (up to {} ms)", signo,
-                  m_config.daemon.shutdown_grace.count());
+        log::info("stopping; finishing work in flight",
+                  {{"signal", signo}, {"grace_ms", m_config.daemon.shutdown_grace.count()}});
         asio::co_spawn(m_io, shutdown(), asio::detached);
       }
     });
     wait_for_reload();
     start_watchdog();
     sd_notify(0, "READY=1");
-    log::info("laporsmsd {} running: {} link(s), store {}", LAPORSMS_VERSION, m_links.size(),
-              m_config.store.path.string());
+    log::info("laporsmsd running", {{"version", LAPORSMS_VERSION},
+                                    {"links", m_links.size()},
+                                    {"store", m_config.store.path.string()}});
     m_io.run();
-    log::info("laporsmsd stopped");
+    log::info("laporsmsd stopped", {{"version", LAPORSMS_VERSION}});
     return 0;
   }
 
@@ -415,18 +417,18 @@ private:
     if (!fresh.config) {
       // Every fault, as --check-config would print them: one edit fixes all.
       for (const auto& fault : fresh.faults) {
-        log::error("reload: {}", fault.to_string());
+        log::error("reload: a fault in the configuration", {{"fault", fault.to_string()}});
       }
-      log::error("reload: {} fault{} in {}; keeping the running configuration", fresh.faults.size(),
-                 fresh.faults.size() == 1 ? "" : "s", m_config.source.string());
+      log::error("reload: keeping the running configuration",
+                 {{"faults", fresh.faults.size()}, {"config", m_config.source.string()}});
       return;
     }
     for (const auto& warning : fresh.warnings) {
-      log::warn("reload: {}", warning.to_string());
+      log::warn("reload: a warning about the configuration", {{"warning", warning.to_string()}});
     }
     m_policy = make_policy(*fresh.config);
-    log::info("reload: reply templates, keywords and limits re-read from {}",
-              m_config.source.string());
+    log::info("reload: reply templates, keywords and limits re-read",
+              {{"config", m_config.source.string()}});
   }
 
   void start_watchdog() {
@@ -482,11 +484,12 @@ private:
       try {
         filed = co_await m_store.execute(std::move(sweep));
       } catch (const std::exception& e) {
-        log::error("intake: cannot file incomplete long SMS: {}", e.what());
+        log::error("intake: cannot file incomplete long SMS", {{"error", e.what()}});
       }
       if (filed > 0) {
-        log::warn("intake: filed {} long SMS with parts missing after {} ms", filed,
-                  m_config.limits.concat_timeout.count());
+        log::warn(
+            "intake: filed long SMS with parts missing",
+            {{"count", filed}, {"concat_timeout_ms", m_config.limits.concat_timeout.count()}});
         for (auto& link : m_links) {
           link->outbox->wake();
         }
@@ -526,29 +529,35 @@ private:
         try {
           result = co_await m_store.execute(std::move(judge));
         } catch (const std::exception& e) {
-          log::error("outbox {}: cannot judge replies in doubt: {}", link->config.name, e.what());
+          log::error("outbox: cannot judge replies in doubt",
+                     {{"link", link->config.name}, {"error", e.what()}});
           continue;
         }
         for (const auto& found : result.found_receipt) {
-          log::info("outbox {}: reply {} to {} was in doubt; its delivery receipt came ({}): "
-                    "not sent again",
-                    link->config.name, found.outbound_id, sms::mask_msisdn(found.msisdn),
-                    found.state);
+          log::info("outbox: a reply in doubt got its delivery receipt; not sent again",
+                    {{"link", link->config.name},
+                     {"reply", found.outbound_id},
+                     {"msisdn", sms::mask_msisdn(found.msisdn)},
+                     {"receipt", found.state}});
         }
         for (const auto& partly : result.found_part) {
-          log::warn("outbox {}: reply {} to {} was in doubt; receipts came for some of its parts "
-                    "only: left unknown for an operator (laporctl resend)",
-                    link->config.name, partly.outbound_id, sms::mask_msisdn(partly.msisdn));
+          log::warn("outbox: a reply in doubt got receipts for some of its parts only; left "
+                    "unknown for an operator (laporctl resend)",
+                    {{"link", link->config.name},
+                     {"reply", partly.outbound_id},
+                     {"msisdn", sms::mask_msisdn(partly.msisdn)}});
         }
         for (const auto& resent : result.resent) {
-          log::warn("outbox {}: reply {} to {} was in doubt; no receipt came for it while a later "
-                    "reply to the same number was delivered: sending it again",
-                    link->config.name, resent.outbound_id, sms::mask_msisdn(resent.msisdn));
+          log::warn("outbox: a reply in doubt got no receipt while a later reply to the same "
+                    "number was delivered; sending it again",
+                    {{"link", link->config.name},
+                     {"reply", resent.outbound_id},
+                     {"msisdn", sms::mask_msisdn(resent.msisdn)}});
         }
         if (result.given_up > 0) {
-          log::warn("outbox {}: {} reply(ies) still in doubt after reply_max_age: left unknown "
-                    "for an operator (laporctl resend)",
-                    link->config.name, result.given_up);
+          log::warn("outbox: replies still in doubt after reply_max_age; left unknown for an "
+                    "operator (laporctl resend)",
+                    {{"link", link->config.name}, {"count", result.given_up}});
         }
         if (!result.resent.empty()) {
           link->outbox->wake();
@@ -575,7 +584,7 @@ private:
         try {
           batch = co_await m_store.execute(std::move(prune));
         } catch (const std::exception& e) {
-          log::warn("retention: {}", e.what());
+          log::warn("retention: pruning failed; trying again next round", {{"error", e.what()}});
           break;
         }
         total.replies_pruned += batch.replies_pruned;
@@ -587,9 +596,10 @@ private:
         }
       }
       if (total.total() > 0) {
-        log::info("retention: pruned {} reply/SMS rows and {} closed reports, blanked {} texts",
-                  total.replies_pruned + total.scraps_pruned, total.reports_pruned,
-                  total.reports_blanked);
+        log::info("retention: old rows pruned",
+                  {{"sms_rows", total.replies_pruned + total.scraps_pruned},
+                   {"closed_reports", total.reports_pruned},
+                   {"texts_blanked", total.reports_blanked}});
       }
     }
   }
@@ -688,7 +698,7 @@ private:
       co_return json{{"ok", false}, {"error", outcome}};
     }
     m_forwarder->wake();
-    log::info("control: operator requeued {} for forwarding", key);
+    log::info("control: an operator requeued a report for forwarding", {{"ref", key}});
     co_return json{{"ok", true}, {"message", key + " requeued for forwarding"}};
   }
 
@@ -706,7 +716,7 @@ private:
     for (auto& link : m_links) {
       link->outbox->wake();
     }
-    log::info("control: operator queued the last reply of {} again", key);
+    log::info("control: an operator queued a report's last reply again", {{"ref", key}});
     co_return json{{"ok", true}, {"message", "reply for " + key + " queued again"}};
   }
 

@@ -194,13 +194,14 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   } catch (const store::SqliteError& e) {
     if (!m_store_failing) {
       m_store_failing = true;
-      log::error("store: cannot write ({}); answering the SMSC with a temporary error until "
-                 "it clears",
-                 e.what());
+      log::error("store: cannot write; answering the SMSC with a temporary error until it clears",
+                 {{"link", link}, {"error", e.what()}});
     }
   } catch (const std::exception& e) {
-    log::error("intake: storing a message from {} failed: {}",
-               sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), e.what());
+    log::error("intake: storing a message failed",
+               {{"link", link},
+                {"msisdn", sms::mask_msisdn(sms::normalize_msisdn(message.source.addr))},
+                {"error", e.what()}});
   }
   if (!filed) {
     if (m_handover.release) {
@@ -215,14 +216,21 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
     m_store_failing = false;
     log::info("store: writes succeed again");
   }
-  m_metrics.mo(link, mo_kind(facts, result, policy->intake));
+  const auto kind = mo_kind(facts, result, policy->intake);
+  m_metrics.mo(link, kind);
+  const auto msisdn = sms::mask_msisdn(sms::normalize_msisdn(message.source.addr));
   if (result.redelivery) {
-    log::info("intake: {} on {} redelivered an MO already stored; acknowledged again",
-              sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
-  }
-  if (result.report_id) {
-    log::info("intake: report {} from {} on {}", result.ref,
-              sms::mask_msisdn(sms::normalize_msisdn(message.source.addr)), link);
+    log::info("intake: redelivered an MO already stored; acknowledged again",
+              {{"link", link}, {"msisdn", msisdn}});
+  } else if (result.report_id) {
+    log::info("intake: report filed", {{"link", link},
+                                       {"ref", result.ref},
+                                       {"msisdn", msisdn},
+                                       {"replies", result.replies_queued}});
+  } else {
+    log::info(
+        "intake: MO stored",
+        {{"link", link}, {"msisdn", msisdn}, {"kind", kind}, {"replies", result.replies_queued}});
   }
   co_return smpp::status::ok;
 }
@@ -233,7 +241,7 @@ awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,
   if (!receipt) {
     // Acknowledged all the same: a receipt we cannot read is not worth a
     // redelivery loop with the SMSC.
-    log::warn("smsc {}: a delivery receipt without message id or state", link);
+    log::warn("smsc: a delivery receipt without message id or state", {{"link", link}});
     m_metrics.receipt(link, "unreadable");
     co_return smpp::status::ok;
   }
@@ -250,12 +258,13 @@ awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,
     };
     const bool known = co_await m_store.execute(std::move(record));
     if (!known) {
-      log::debug("smsc {}: receipt for message id {} we did not send", link, receipt->message_id);
+      log::debug("smsc: a receipt for a message we did not send",
+                 {{"link", link}, {"message_id", receipt->message_id}});
     }
     m_metrics.receipt(link, receipt_state_word(receipt->state));
     co_return smpp::status::ok;
   } catch (const std::exception& e) {
-    log::error("store: cannot record a delivery receipt: {}", e.what());
+    log::error("store: cannot record a delivery receipt", {{"link", link}, {"error", e.what()}});
   }
   co_return smpp::status::temporary_app_error;
 }

@@ -28,7 +28,8 @@ MetricsExporter::MetricsExporter(asio::any_io_executor executor, metrics::Catalo
                              " ([metrics] listen): " + e.what());
   }
   m_catalog.registry.on_collect([this] { collect(); });
-  log::info("metrics: serving Prometheus text at http://{}/metrics", listen);
+  log::info("metrics: serving Prometheus text",
+            {{"url", fmt::format("http://{}/metrics", listen)}});
 }
 
 MetricsExporter::~MetricsExporter() {
@@ -102,9 +103,9 @@ awaitable<void> MetricsExporter::sample_database() {
   } else {
     if (!m_sample_failing) {
       m_sample_failing = true;
-      log::warn("metrics: cannot read reports and replies by state from the database: {}; "
-                "serving the last figures read",
-                error);
+      log::warn("metrics: cannot read reports and replies by state from the database; serving "
+                "the last figures read",
+                {{"error", error}});
     }
     // Read again at the next scrape after a short pause, not every scrape.
     m_next_sample_at = finished + std::chrono::seconds(1);

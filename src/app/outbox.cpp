@@ -93,11 +93,12 @@ awaitable<void> OutboxSender::run() {
       m_gate.claim_ended(items.size() >= limit);
       m_metrics.reply("expired", static_cast<std::uint64_t>(std::max(expired, 0)));
       if (expired > 0) {
-        log::warn("outbox {}: {} reply(ies) older than reply_max_age ({} ms) expired, not sent",
-                  link, expired, m_options.max_age.count());
+        log::warn(
+            "outbox: replies older than reply_max_age expired, not sent",
+            {{"link", link}, {"count", expired}, {"reply_max_age_ms", m_options.max_age.count()}});
       }
     } catch (const std::exception& e) {
-      log::error("outbox {}: cannot read the queue: {}", link, e.what());
+      log::error("outbox: cannot read the queue", {{"link", link}, {"error", e.what()}});
       read_failed = true;
       m_gate.claim_failed();
     }
@@ -161,14 +162,21 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
     };
     m_pause = m_pause / 2 < 10ms ? 0ms : m_pause / 2;
     m_metrics.reply("submitted");
+    log::info("outbox: reply submitted", {{"link", link},
+                                          {"reply", id},
+                                          {"msisdn", sms::mask_msisdn(item.msisdn)},
+                                          {"parts", part_count},
+                                          {"message_id", message_ids.front()}});
   } else if (!message_ids.empty() || last.status == smpp::SubmitStatus::no_response) {
     // Some or all of it may have reached the SMSC: never resend blindly.
     const auto error = message_ids.empty()
                            ? last.error
                            : fmt::format("{} of {} parts sent; then: {}", message_ids.size(),
                                          parts.size(), last.error);
-    log::warn("outbox {}: reply {} to {} left in doubt: {}", link, id,
-              sms::mask_msisdn(item.msisdn), error);
+    log::warn("outbox: reply left in doubt", {{"link", link},
+                                              {"reply", id},
+                                              {"msisdn", sms::mask_msisdn(item.msisdn)},
+                                              {"error", error}});
     m_metrics.reply("in_doubt");
     record = [id, link, message_ids, part_count, error, now](store::Connection& db) {
       store::record_submit_unknown(db, id, link, message_ids, part_count, error, now);
@@ -185,11 +193,13 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
         m_pause = std::clamp<std::chrono::milliseconds>(m_pause * 2, 100ms, 10s);
         m_last_throttle = std::chrono::steady_clock::now();
       }
-      log::warn("outbox {}: SMSC asks us to slow down ({}); pausing {} ms", link, last.error,
-                m_pause.count());
+      log::warn("outbox: the SMSC asks us to slow down; pausing",
+                {{"link", link}, {"pause_ms", m_pause.count()}, {"error", last.error}});
     } else if (permanent) {
-      log::warn("outbox {}: reply {} to {} refused: {}", link, id, sms::mask_msisdn(item.msisdn),
-                last.error);
+      log::warn("outbox: reply refused by the SMSC", {{"link", link},
+                                                      {"reply", id},
+                                                      {"msisdn", sms::mask_msisdn(item.msisdn)},
+                                                      {"error", last.error}});
     }
     m_metrics.reply(permanent ? "refused" : "retry");
     record = [id, error = last.error, permanent, now](store::Connection& db) {
@@ -202,7 +212,7 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   }
   // What the SMSC said must reach the database: until it does, the reply
   // stays claimed here (a full disk clears; a crash leaves it in doubt).
-  const auto what = fmt::format("outbox {}: reply {}", link, id);
+  const auto what = fmt::format("reply {} on {}", id, link);
   // Not fsync'd on its own (the writer syncs it within sync_written_after):
   // lost to a power cut, the reply is merely in doubt after recovery, and
   // its receipt settles it.

@@ -59,7 +59,7 @@ int daemon_main(int argc, char** argv, std::string_view program,
   const auto& config = checked.config;
   log::set_level(log::level_from_string(config->daemon.log_level));
   for (const auto& warning : checked.warnings) {
-    log::warn("{}", warning.to_string());
+    log::warn("config: a warning", {{"warning", warning.to_string()}});
   }
   try {
     if (before_run) {
@@ -67,11 +67,13 @@ int daemon_main(int argc, char** argv, std::string_view program,
     }
     return run_daemon(*config);
   } catch (const store::SchemaError& e) {
-    log::error("store {}: {}", config->store.path.string(), e.what());
+    log::error("store: cannot open the database",
+               {{"path", config->store.path.string()}, {"error", e.what()}});
   } catch (const store::SqliteError& e) {
-    log::error("store {}: {}", config->store.path.string(), e.what());
+    log::error("store: cannot open the database",
+               {{"path", config->store.path.string()}, {"error", e.what()}});
   } catch (const std::exception& e) {
-    log::error("cannot start: {}", e.what());
+    log::error("cannot start", {{"error", e.what()}});
   }
   return 1;
 }

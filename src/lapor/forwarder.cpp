@@ -165,7 +165,7 @@ awaitable<void> Forwarder::run() {
           sleep = 0ms; // more may be due: look again once a slot frees
         }
       } catch (const std::exception& e) {
-        log::error("upstream: cannot read the job queue: {}", e.what());
+        log::error("upstream: cannot read the job queue", {{"error", e.what()}});
         m_gate.claim_failed();
         sleep = 1s;
       }
@@ -195,13 +195,15 @@ awaitable<void> Forwarder::give_up_overdue() {
     const auto jobs = co_await m_store.execute(std::move(give_up));
     for (const auto& job : jobs) {
       ++m_counters.rejected;
-      log::error("upstream: {} failed for good: the API stayed unreachable for give_up_after; "
-                 "the citizen is told, operators: laporctl retry {}",
-                 job.ref, job.ref);
+      log::error("upstream: report failed for good; the citizen is told, operators: laporctl retry",
+                 {{"ref", job.ref},
+                  {"msisdn", sms::mask_msisdn(job.msisdn)},
+                  {"outcome", "gave_up"},
+                  {"error", "the API stayed unreachable for give_up_after"}});
       m_on_reply.queued(job.link, std::nullopt, false);
     }
   } catch (const std::exception& e) {
-    log::error("upstream: cannot give up overdue reports: {}", e.what());
+    log::error("upstream: cannot give up overdue reports", {{"error", e.what()}});
   }
 }
 
@@ -244,15 +246,15 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
       const auto wait =
           util::backoff_delay(m_options.retry_min, m_options.retry_max, ++m_circuit_opens, m_rng);
       if (!m_circuit_open) {
-        log::warn("upstream: {} failures in a row; circuit open, probing again in {} ms",
-                  m_consecutive_failures, wait.count());
+        log::warn("upstream: circuit open; probing again later",
+                  {{"failures", m_consecutive_failures}, {"probe_in_ms", wait.count()}});
       }
       m_circuit_open = true;
       m_probe_at = std::chrono::steady_clock::now() + wait;
     }
   } else if (outcome.kind != store::UpstreamOutcomeKind::auth_error) {
     if (m_circuit_open) {
-      log::info("upstream: the API answers again; circuit closed");
+      log::info("upstream: the API answers again; circuit closed", {{"ref", job.ref}});
       m_release_backlog = true; // the waiting reports go now, oldest first
       m_gate.mark_backlog();
     }
@@ -291,7 +293,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     reply = store::record_upstream_outcome(db, job, outcome, *replies, room);
     return true;
   };
-  const auto what = "upstream: " + job.ref;
+  const auto what = "upstream job " + job.ref;
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
   const bool stored = co_await m_store.execute_until_stored(record, what, keep_trying);
   --m_recording;
@@ -306,8 +308,11 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     ++m_counters.delivered;
     m_counters.state = UpstreamState::ok;
     m_counters.last_error.reset();
-    log::info("upstream: {} from {} forwarded, tracking id {} (attempt {})", job.ref,
-              sms::mask_msisdn(job.msisdn), outcome.tracking_id, job.attempts);
+    log::info("upstream: report forwarded", {{"ref", job.ref},
+                                             {"msisdn", sms::mask_msisdn(job.msisdn)},
+                                             {"tracking_id", outcome.tracking_id},
+                                             {"attempt", job.attempts},
+                                             {"outcome", "delivered"}});
     m_on_reply.queued(job.link, std::move(reply), room);
     break;
   case store::UpstreamOutcomeKind::temporary:
@@ -315,29 +320,36 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     if (maybe_filed && !m_adapter.idempotent()) {
       ++m_counters.possible_duplicates;
       m_metrics.possible_duplicate();
-      log::warn("upstream: {} may already be filed (no answer after sending); this API has no "
-                "idempotency key, so the retry may file it twice ({} such retries so far)",
-                job.ref, m_counters.possible_duplicates);
+      log::warn("upstream: the report may already be filed (no answer after sending); this API "
+                "has no idempotency key, so the retry may file it twice",
+                {{"ref", job.ref}, {"possible_duplicates", m_counters.possible_duplicates}});
     }
     m_counters.state = UpstreamState::retrying;
     m_counters.last_error = outcome.error;
-    log::warn("upstream: {} not forwarded (attempt {}): {}; next try in {} ms", job.ref,
-              job.attempts, outcome.error, outcome.next_attempt_at - outcome.finished_at);
+    log::warn("upstream: report not forwarded; retrying",
+              {{"ref", job.ref},
+               {"attempt", job.attempts},
+               {"outcome", "temporary"},
+               {"retry_in_ms", outcome.next_attempt_at - outcome.finished_at},
+               {"error", outcome.error}});
     break;
   case store::UpstreamOutcomeKind::auth_error:
     ++m_counters.auth_errors;
     m_counters.state = UpstreamState::auth_error;
     m_counters.last_error = outcome.error;
-    log::error("upstream: the API refused our credentials ({}); {} waits; check upstream.token",
-               outcome.error, job.ref);
+    log::error("upstream: the API refused our credentials; the report waits; check upstream.token",
+               {{"ref", job.ref}, {"outcome", "auth_error"}, {"error", outcome.error}});
     break;
   case store::UpstreamOutcomeKind::rejected:
   case store::UpstreamOutcomeKind::gave_up:
     ++m_counters.rejected;
     m_counters.last_error = outcome.error;
     log::error(
-        "upstream: {} failed for good: {}; the citizen is told, operators: laporctl retry {}",
-        job.ref, outcome.error, job.ref);
+        "upstream: report failed for good; the citizen is told, operators: laporctl retry",
+        {{"ref", job.ref},
+         {"msisdn", sms::mask_msisdn(job.msisdn)},
+         {"outcome", outcome.kind == store::UpstreamOutcomeKind::rejected ? "rejected" : "gave_up"},
+         {"error", outcome.error}});
     m_on_reply.queued(job.link, std::move(reply), room);
     break;
   }

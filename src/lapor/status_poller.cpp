@@ -37,7 +37,7 @@ awaitable<void> StatusPoller::run() {
           asio::co_spawn(m_executor, poll(std::move(query)), asio::detached);
         }
       } catch (const std::exception& e) {
-        log::error("status: cannot read open reports: {}", e.what());
+        log::error("status: cannot read open reports", {{"error", e.what()}});
       }
     }
     if (claimed < free_slots || free_slots == 0) {
@@ -69,16 +69,18 @@ awaitable<void> StatusPoller::poll(store::StatusQuery query) {
       const bool changed = co_await m_store.execute(std::move(record));
       if (changed) {
         ++m_changes;
-        log::info("status: {} (#{}) is now '{}'{}", query.ref, query.tracking_id, status,
-                  store::is_closing_status(status) ? "; report closed" : "");
+        log::info(store::is_closing_status(status) ? "status: report closed"
+                                                   : "status: report status changed",
+                  {{"ref", query.ref}, {"tracking_id", query.tracking_id}, {"status", status}});
         m_on_reply_queued(query.link);
       }
     } catch (const std::exception& e) {
-      log::error("status: cannot record the status of {}: {}", query.ref, e.what());
+      log::error("status: cannot record a report's status",
+                 {{"ref", query.ref}, {"error", e.what()}});
     }
   } else {
-    log::warn("status: cannot read the status of {} (#{}): {}", query.ref, query.tracking_id,
-              result.error);
+    log::warn("status: cannot read a report's status",
+              {{"ref", query.ref}, {"tracking_id", query.tracking_id}, {"error", result.error}});
   }
   --m_in_flight;
   m_wakeup.notify();

@@ -1,5 +1,6 @@
 #include <laporsms/metrics/registry.hpp>
 #include <laporsms/metrics/server.hpp>
+#include <laporsms/util/accept_failures.hpp>
 #include <laporsms/util/log.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -82,6 +83,7 @@ void Server::stop() {
 }
 
 awaitable<void> Server::run() {
+  util::AcceptFailures failures("metrics");
   asio::steady_timer pause(m_acceptor.get_executor());
   while (m_acceptor.is_open()) {
     boost::system::error_code ec;
@@ -90,12 +92,11 @@ awaitable<void> Server::run() {
       if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) {
         break;
       }
-      // Out of file descriptors or the like: a loop that retries at once spins.
-      log::warn("metrics: accept failed: {}", ec.message());
-      pause.expires_after(std::chrono::milliseconds(200));
+      pause.expires_after(failures.failed(ec.message(), "retrying"));
       co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;
     }
+    failures.succeeded();
     if (m_clients.size() >= m_limits.max_clients) {
       boost::system::error_code ignored;
       socket.close(ignored); // the slots are taken; a scraper tries again next interval

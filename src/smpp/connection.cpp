@@ -10,18 +10,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string_view mode_name(BindMode mode) {
-  switch (mode) {
-  case BindMode::transmitter:
-    return "transmitter";
-  case BindMode::receiver:
-    return "receiver";
-  case BindMode::transceiver:
-    return "transceiver";
-  }
-  return "transceiver";
-}
-
 std::string bind_error_text(std::uint32_t status) {
   switch (status) {
   case status::invalid_password:
@@ -62,8 +50,22 @@ Connection::Connection(Session& session, BindMode mode)
   m_window_wake.expires_at(std::chrono::steady_clock::time_point::max());
 }
 
-std::string Connection::label() const {
-  return fmt::format("smsc {} ({})", m_session.m_config.name, mode_name(m_mode));
+void Connection::log_event(log::Level level, std::string_view event, log::Fields fields) const {
+  if (log::enabled(level)) {
+    log::write_escaped(level, log::format_event(event, {{"link", m_session.m_config.name},
+                                                        {"bind", bind_mode_name(m_mode)}}) +
+                                  log::format_fields(fields));
+  }
+}
+
+void Connection::fault(std::string_view event, std::string error, log::Fields fields) {
+  if (log::enabled(log::Level::warning)) {
+    log::write_escaped(log::Level::warning,
+                       log::format_event(event, {{"link", m_session.m_config.name},
+                                                 {"bind", bind_mode_name(m_mode)}}) +
+                           log::format_fields(fields) + log::format_fields({{"error", error}}));
+  }
+  m_session.note_error(std::move(error));
 }
 
 awaitable<bool> Connection::open() {
@@ -86,10 +88,10 @@ awaitable<bool> Connection::open() {
     });
     const auto fail = [&](std::string_view step, const std::string& why) {
       deadline.cancel();
-      m_session.note_error(*timed_out
-                               ? fmt::format("{} {}:{} timed out after {} ms (response_timeout)",
-                                             step, cfg.host, cfg.port, cfg.response_timeout.count())
-                               : fmt::format("{} {}:{} failed: {}", step, cfg.host, cfg.port, why));
+      fault("smsc: cannot connect",
+            *timed_out ? fmt::format("{} {}:{} timed out after {} ms (response_timeout)", step,
+                                     cfg.host, cfg.port, cfg.response_timeout.count())
+                       : fmt::format("{} {}:{} failed: {}", step, cfg.host, cfg.port, why));
       close(fmt::format("{} failed", step));
     };
     boost::system::error_code ec;
@@ -120,8 +122,8 @@ awaitable<bool> Connection::open() {
     }
     deadline.cancel();
   } catch (const boost::system::system_error& e) {
-    m_session.note_error(
-        fmt::format("connect to {}:{} failed: {}", cfg.host, cfg.port, e.code().message()));
+    fault("smsc: cannot connect",
+          fmt::format("connect to {}:{} failed: {}", cfg.host, cfg.port, e.code().message()));
     close("connect failed");
     co_return false;
   }
@@ -142,8 +144,8 @@ awaitable<bool> Connection::open() {
   auto response = co_await request(std::move(bind_pdu), cfg.response_timeout);
   if (!response) {
     m_session.m_metrics.bind("no_answer");
-    m_session.note_error(fmt::format("bind as {} with system_id '{}' got no answer",
-                                     mode_name(m_mode), cfg.system_id));
+    fault("smsc: bind failed", fmt::format("bind as {} with system_id '{}' got no answer",
+                                           bind_mode_name(m_mode), cfg.system_id));
     close("bind timed out");
     co_return false;
   }
@@ -156,14 +158,16 @@ awaitable<bool> Connection::open() {
                                    : status::bind_failed;
   if (status != status::ok) {
     m_session.m_metrics.bind("refused");
-    m_session.note_error(fmt::format("bind as {} with system_id '{}' refused: {}",
-                                     mode_name(m_mode), cfg.system_id, bind_error_text(status)));
+    fault("smsc: bind refused",
+          fmt::format("bind as {} with system_id '{}' refused: {}", bind_mode_name(m_mode),
+                      cfg.system_id, bind_error_text(status)));
     close("bind refused");
     co_return false;
   }
   m_bound = true;
   m_session.m_metrics.bind("bound");
-  log::info("{}: bound to {}:{} as system_id '{}'", label(), cfg.host, cfg.port, cfg.system_id);
+  log_event(log::Level::info, "smsc: bound",
+            {{"peer", fmt::format("{}:{}", cfg.host, cfg.port)}, {"system_id", cfg.system_id}});
   asio::co_spawn(m_session.m_executor, keepalive(), asio::detached);
   co_return true;
 }
@@ -207,8 +211,7 @@ awaitable<void> Connection::reader() {
       // A command_length we cannot trust leaves no way to find the next
       // frame: say so, then drop the connection.
       send_nack(0, length.error().command_status);
-      log::warn("{}: {}; closing the connection", label(), length.error().detail);
-      m_session.note_error(length.error().detail);
+      fault("smsc: unreadable frame; closing the connection", length.error().detail);
       co_await asio::post(m_session.m_executor, use_awaitable); // let the writer flush the nack
       close("bad command_length");
       break;
@@ -226,7 +229,10 @@ awaitable<void> Connection::reader() {
     auto pdu = decode(frame);
     if (!pdu) {
       const auto& err = pdu.error();
-      log::warn("{}: rejected a frame ({}): {}", label(), command_name(err.command_id), err.detail);
+      log_event(log::Level::warning, "smsc: rejected a frame",
+                {{"command", command_name(err.command_id)},
+                 {"status", fmt::format("0x{:08X}", err.command_status)},
+                 {"error", err.detail}});
       const bool inbound =
           err.command_id == command_id::deliver_sm || err.command_id == command_id::data_sm;
       if (inbound) {
@@ -279,8 +285,7 @@ awaitable<bool> Connection::skip_frame(const std::array<std::uint8_t, 4>& length
   }
   m_last_received = std::chrono::steady_clock::now();
   const auto fields = header_fields(header);
-  log::warn("{}: skipped a frame ({}): {}", label(), command_name(fields.command_id), error.detail);
-  m_session.note_error(error.detail);
+  fault("smsc: skipped a frame", error.detail, {{"command", command_name(fields.command_id)}});
   if ((fields.command_id & 0x80000000U) == 0) {
     send_nack(fields.sequence_number, error.command_status);
     if (fields.command_id == command_id::deliver_sm || fields.command_id == command_id::data_sm) {
@@ -345,7 +350,7 @@ void Connection::dispatch(Pdu pdu) {
         } else if constexpr (std::is_same_v<T, EnquireLink>) {
           send(EnquireLinkResp{p.sequence_number, status::ok});
         } else if constexpr (std::is_same_v<T, Unbind>) {
-          log::info("{}: the SMSC unbound", label());
+          log_event(log::Level::info, "smsc: the SMSC unbound", {});
           send(UnbindResp{p.sequence_number, status::ok});
           m_bound = false;
           m_unbinding = true;
@@ -361,7 +366,7 @@ void Connection::dispatch(Pdu pdu) {
               asio::detached);
         } else if constexpr (std::is_same_v<T, Outbind>) {
           // We always bind ourselves; an outbind on a live session means nothing.
-          log::warn("{}: ignored an outbind", label());
+          log_event(log::Level::warning, "smsc: ignored an outbind", {});
         } else if constexpr (std::is_same_v<T, BindRequest> || std::is_same_v<T, SubmitSm>) {
           // Requests only an SMSC may receive.
           send_nack(p.sequence_number, status::invalid_command_id);
@@ -375,8 +380,8 @@ void Connection::dispatch(Pdu pdu) {
 void Connection::dispatch_response(std::uint32_t sequence, Pdu pdu) {
   const auto it = m_pending.find(sequence);
   if (it == m_pending.end()) {
-    log::debug("{}: a response to sequence {} nobody waits for ({})", label(), sequence,
-               command_name(command_id_of(pdu)));
+    log_event(log::Level::debug, "smsc: a response nobody waits for",
+              {{"command", command_name(command_id_of(pdu))}, {"sequence", sequence}});
     return;
   }
   it->second->response = std::move(pdu);
@@ -397,7 +402,8 @@ awaitable<void> Connection::answer_inbound(ShortMessageFields fields, std::uint3
     try {
       result = co_await m_session.m_on_inbound(std::move(fields));
     } catch (const std::exception& e) {
-      log::error("{}: storing an inbound message failed: {}", label(), e.what());
+      log_event(log::Level::error, "smsc: storing an inbound message failed",
+                {{"error", e.what()}});
       result = status::temporary_app_error;
     }
   }
@@ -423,8 +429,8 @@ awaitable<std::optional<Pdu>> Connection::request(Pdu pdu, std::chrono::millisec
   }
   auto bytes = encode(pdu);
   if (!bytes) {
-    log::error("{}: cannot encode {}: {}", label(), command_name(command_id_of(pdu)),
-               bytes.error());
+    log_event(log::Level::error, "smsc: cannot encode a PDU",
+              {{"command", command_name(command_id_of(pdu))}, {"error", bytes.error()}});
     if (encode_error != nullptr) {
       *encode_error = bytes.error();
     }
@@ -544,7 +550,8 @@ awaitable<void> Connection::unbind_and_close(std::chrono::milliseconds grace) {
     const auto response = co_await request(
         std::move(unbind), std::min(remaining, m_session.m_config.response_timeout));
     m_bound = false;
-    log::info("{}: {}", label(), response ? "unbound" : "no unbind_resp; closing anyway");
+    log_event(log::Level::info, response ? "smsc: unbound" : "smsc: no unbind_resp; closing anyway",
+              {});
   }
   close("shutting down");
 }
@@ -552,8 +559,8 @@ awaitable<void> Connection::unbind_and_close(std::chrono::milliseconds grace) {
 void Connection::send(const Pdu& pdu) {
   auto bytes = encode(pdu);
   if (!bytes) {
-    log::error("{}: cannot encode {}: {}", label(), command_name(command_id_of(pdu)),
-               bytes.error());
+    log_event(log::Level::error, "smsc: cannot encode a PDU",
+              {{"command", command_name(command_id_of(pdu))}, {"error", bytes.error()}});
     return;
   }
   queue_frame(std::move(*bytes));
@@ -570,8 +577,8 @@ void Connection::queue_frame(std::vector<std::uint8_t> frame) {
     // or we will (submits end in doubt and are judged by their receipts).
     const auto reason =
         fmt::format("the SMSC is not reading: {} octets wait to be written", m_outgoing_bytes);
-    m_session.note_error(reason);
-    log::warn("{}: {}; reconnecting", label(), reason);
+    fault("smsc: the SMSC is not reading; reconnecting", reason,
+          {{"outgoing_octets", m_outgoing_bytes}});
     close(reason);
     return;
   }
@@ -635,16 +642,14 @@ awaitable<void> Connection::keepalive() {
           std::chrono::duration_cast<std::chrono::milliseconds>(now - *m_write_started).count();
       const auto reason =
           fmt::format("the SMSC is not reading: a write stalled for {} ms", stalled);
-      m_session.note_error(reason);
-      log::warn("{}: {}; reconnecting", label(), reason);
+      fault("smsc: the SMSC is not reading; reconnecting", reason, {{"stalled_ms", stalled}});
       close(reason);
       break;
     }
     const auto idle = now - m_last_received;
     if (idle >= 3 * interval) {
-      m_session.note_error("no PDU from the SMSC for 3 enquire_link intervals");
-      log::warn("{}: peer silent for {} ms; reconnecting", label(),
-                std::chrono::duration_cast<std::chrono::milliseconds>(idle).count());
+      fault("smsc: peer silent; reconnecting", "no PDU from the SMSC for 3 enquire_link intervals",
+            {{"silent_ms", std::chrono::duration_cast<std::chrono::milliseconds>(idle).count()}});
       close("dead peer");
       break;
     }
@@ -668,7 +673,7 @@ void Connection::close(const std::string& reason) {
     return;
   }
   if (m_open) {
-    log::debug("{}: closing: {}", label(), reason);
+    log_event(log::Level::debug, "smsc: closing", {{"reason", reason}});
   }
   m_open = false;
   m_bound = false;

@@ -110,6 +110,18 @@ std::uint32_t command_id_of(const Pdu& pdu) {
       pdu);
 }
 
+std::string_view bind_mode_name(BindMode mode) {
+  switch (mode) {
+  case BindMode::transmitter:
+    return "transmitter";
+  case BindMode::receiver:
+    return "receiver";
+  case BindMode::transceiver:
+    return "transceiver";
+  }
+  return "transceiver";
+}
+
 std::string command_name(std::uint32_t id) {
   // The whole SMPP 3.4 command set, so that logs name even the operations we answer with
   // generic_nack (query_sm, alert_notification, ...).

@@ -48,8 +48,7 @@ std::uint32_t Session::next_sequence() {
 }
 
 void Session::note_error(std::string error) {
-  log::warn("smsc {}: {}", m_config.name, error);
-  m_last_error = std::move(error);
+  m_last_error = std::move(error); // the connection logged it
 }
 
 bool Session::can_transmit() const {
@@ -125,7 +124,8 @@ awaitable<void> Session::run_connection(BindMode mode) {
       if (!m_stopping) {
         ++m_reconnects;
         m_metrics.reconnected();
-        log::warn("smsc {}: connection lost; reconnecting", m_config.name);
+        log::warn("smsc: connection lost; reconnecting",
+                  {{"link", m_config.name}, {"bind", bind_mode_name(mode)}});
       }
     } else {
       connection->close("open failed");
@@ -138,7 +138,8 @@ awaitable<void> Session::run_connection(BindMode mode) {
     const auto delay = bound ? m_config.reconnect_min
                              : util::backoff_delay(m_config.reconnect_min, m_config.reconnect_max,
                                                    failures, m_rng);
-    log::info("smsc {}: next connection attempt in {} ms", m_config.name, delay.count());
+    log::info("smsc: next connection attempt",
+              {{"link", m_config.name}, {"bind", bind_mode_name(mode)}, {"in_ms", delay.count()}});
     auto& wait = mode == BindMode::transmitter ? m_transmitter_wait : m_receiver_wait;
     wait.expires_after(delay);
     boost::system::error_code ec;
@@ -185,14 +186,15 @@ void Session::after_submit(const SubmitResult& result,
       m_throttled_at = std::chrono::steady_clock::now();
       m_resume_at = m_throttled_at + m_throttle_pause;
       m_allowed_in_flight = 1; // the next one is a probe
-      log::warn("smsc {}: throttled by the SMSC; pausing {} ms, then probing with one submit",
-                m_config.name, m_throttle_pause.count());
+      log::warn("smsc: throttled by the SMSC; pausing, then probing with one submit",
+                {{"link", m_config.name}, {"pause_ms", m_throttle_pause.count()}});
     }
   } else if (result.status == SubmitStatus::accepted && m_allowed_in_flight < window) {
     m_allowed_in_flight = std::min(window, m_allowed_in_flight * 2);
     if (m_allowed_in_flight == window) {
       m_throttle_pause = std::chrono::milliseconds(0);
-      log::info("smsc {}: the SMSC takes submits again; window fully open", m_config.name);
+      log::info("smsc: the SMSC takes submits again; window fully open",
+                {{"link", m_config.name}, {"window", window}});
     }
   }
   m_gate_wake.cancel();

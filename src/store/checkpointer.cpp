@@ -59,7 +59,7 @@ bool WalCheckpointer::checkpoint_once() {
     m_failed.fetch_add(1);
     if (!m_failing) {
       m_failing = true;
-      log::warn("store: WAL checkpoint failed: {}; retrying every second", e.what());
+      log::warn("store: WAL checkpoint failed; retrying every second", {{"error", e.what()}});
     }
     return false;
   }

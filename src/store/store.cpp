@@ -403,9 +403,10 @@ void Store::sync_written() {
     }
     if (!t_idle_sync_failing) {
       t_idle_sync_failing = true;
-      log::warn("store: cannot sync the WAL: {}; retrying, logged again when it syncs", e.what());
+      log::warn("store: cannot sync the WAL; retrying, logged again when it syncs",
+                {{"error", e.what()}});
     } else {
-      log::debug("store: cannot sync the WAL: {}", e.what());
+      log::debug("store: cannot sync the WAL", {{"error", e.what()}});
     }
   }
 }
@@ -459,9 +460,10 @@ awaitable<bool> Store::execute_until_stored(const Task& task, const std::string&
       co_await execute(std::move(copy), durability);
       if (wait.waiting()) {
         if (wait.end()) {
-          log::info("{}: recorded after all; no outcome waits for the store any more", what);
+          log::info("store: an outcome was recorded after all; none waits for the store any more",
+                    {{"outcome_of", what}});
         } else {
-          log::debug("{}: recorded after all", what);
+          log::debug("store: an outcome was recorded after all", {{"outcome_of", what}});
         }
       }
       co_return true;
@@ -470,11 +472,12 @@ awaitable<bool> Store::execute_until_stored(const Task& task, const std::string&
     }
     if (!wait.waiting()) {
       if (wait.begin()) {
-        log::error("{}: cannot record the outcome ({}); retrying every second (other outcomes "
+        log::error("store: cannot record the outcome; retrying every second (other outcomes "
                    "that wait for the store are logged at debug level)",
-                   what, failure);
+                   {{"outcome_of", what}, {"error", failure}});
       } else {
-        log::debug("{}: cannot record the outcome ({}); retrying every second", what, failure);
+        log::debug("store: cannot record the outcome; retrying every second",
+                   {{"outcome_of", what}, {"error", failure}});
       }
     }
     if (!keep_trying()) {

@@ -96,8 +96,59 @@ std::string escape_control(std::string_view text) {
   return out;
 }
 
-void write(Level level, std::string_view raw_message) {
-  const std::string message = escape_control(raw_message);
+namespace {
+
+bool needs_quotes(std::string_view value) {
+  if (value.empty()) {
+    return true;
+  }
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == ' ' || c == '=' || c == '"' || c == '\\' || byte < 0x20 || byte == 0x7F) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+std::string format_value(std::string_view value) {
+  if (!needs_quotes(value)) {
+    return std::string(value);
+  }
+  std::string out = "\"";
+  for (const char c : escape_control(value)) {
+    if (c == '"') {
+      out += "\\\"";
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string format_event(std::string_view message, Fields fields) {
+  return escape_control(message) + format_fields(fields);
+}
+
+std::string format_fields(Fields fields) {
+  std::string out;
+  for (const auto& field : fields) {
+    out.push_back(' ');
+    out.append(field.key);
+    out.push_back('=');
+    out += format_value(field.value);
+  }
+  return out;
+}
+
+void write(Level level, std::string_view message) {
+  write_escaped(level, escape_control(message));
+}
+
+void write_escaped(Level level, std::string_view message) {
   std::string line;
   if (g_journal) {
     line = fmt::format("<{}>{}\n", static_cast<int>(level), message);

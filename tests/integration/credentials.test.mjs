@@ -111,8 +111,8 @@ test('secrets only through $CREDENTIALS_DIRECTORY: the bind uses the password, t
     const exit = await daemon.stop();
     assert.equal(exit.code, 0, 'SIGTERM: exit 0');
     const log = daemon.lines.join('\n'); // log_level = "debug": every line there is
-    assert.match(log, /bound to 127\.0\.0\.1:\d+ as system_id 'laporsms'/, 'the log tells of the bind');
-    assert.match(log, /forwarded, tracking id/, 'the log tells of the post');
+    assert.match(log, /smsc: bound link=\S+ bind=\S+ peer=127\.0\.0\.1:\d+ system_id=laporsms$/m, 'the log tells of the bind');
+    assert.match(log, /upstream: report forwarded ref=\S+ msisdn=\d+\*+\d+ tracking_id=\S+/, 'the log tells of the post');
     assert.ok(!log.includes(k_password), 'the SMPP password is never in the log');
     assert.ok(!log.includes(k_token), 'the API token is never in the log');
     assert.ok(!(status.stdout + status.stderr + reports.stdout).includes(k_token), 'nor in laporctl output');

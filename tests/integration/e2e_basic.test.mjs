@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  fillTemplate, k_replies, laporctl, makeWorkdir, startStack, templateRegex, waitFor,
+  fillTemplate, k_replies, laporctl, makeWorkdir, parseLogLine, startStack, templateRegex, waitFor,
 } from './harness.mjs';
 
 const k_citizens = 100;
@@ -135,5 +135,37 @@ test('100 reports are stored, forwarded once each and answered twice each', { ti
     const exit = await daemon.stop({ timeoutMs: 20000 });
     assert.deepEqual(exit, { code: 0, signal: null }, 'laporsmsd exits 0 on SIGTERM');
     assert.ok(sim.unbinds.length >= 1, 'laporsmsd unbinds before it exits');
+
+    // The log: one line per event, a short message then key=value fields
+    // that a machine can pick (util/log.hpp), numbers masked.
+    const parsed = daemon.lines.map((line) => ({ line, event: parseLogLine(line) }));
+    const unreadable = parsed.filter((p) => p.event === null).map((p) => p.line);
+    assert.deepEqual(unreadable, [], 'every line is "<time> <level> <message> key=value…"');
+    const events = parsed.map((p) => p.event);
+    const withoutFields = events.filter((e) => Object.keys(e.fields).length === 0);
+    assert.deepEqual(withoutFields, [], 'every line of this run carries fields');
+    const filed = events.filter((e) => e.message === 'intake: report filed');
+    assert.equal(filed.length, k_citizens, 'one "report filed" line per report');
+    const forwarded = events.filter((e) => e.message === 'upstream: report forwarded');
+    assert.equal(forwarded.length, k_citizens, 'one "report forwarded" line per report');
+    const submitted = events.filter((e) => e.message === 'outbox: reply submitted');
+    assert.equal(submitted.length, 2 * k_citizens + 2, 'one "reply submitted" line per reply');
+    const trackingIds = new Set(api.posts.map((p) => String(p.trackingId)));
+    for (const e of forwarded) {
+      assert.match(e.fields.ref, /^[A-Z0-9]{6,}$/, `a ref: ${JSON.stringify(e)}`);
+      assert.ok(trackingIds.has(e.fields.tracking_id), `the API's tracking id: ${JSON.stringify(e)}`);
+      assert.equal(e.fields.outcome, 'delivered');
+    }
+    assert.deepEqual(new Set(filed.map((e) => e.fields.ref)), new Set(forwarded.map((e) => e.fields.ref)),
+      'the refs filed are the refs forwarded');
+    for (const e of [...filed, ...submitted]) {
+      assert.equal(e.fields.link, 'sim', `the link: ${JSON.stringify(e)}`);
+      assert.match(e.fields.msisdn, /^\d{4}\*+\d{3}$/, `a masked number: ${JSON.stringify(e)}`);
+    }
+    const stored = events.filter((e) => e.message === 'intake: MO stored').map((e) => e.fields.kind);
+    assert.deepEqual(stored.sort(), ['empty_report', 'help'], 'INFO and an empty LAPORYAI are logged with their kind');
+    for (let i = 0; i < k_citizens; i++) {
+      assert.ok(!daemon.lines.some((l) => l.includes(msisdn(i))), `${msisdn(i)} never appears unmasked`);
+    }
   });
 });

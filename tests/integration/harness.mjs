@@ -565,3 +565,34 @@ export async function startLinks(workdir, { links, config = {}, api: apiOptions 
 export function linesMatching(daemon, regex) {
   return daemon.lines.filter((line) => regex.test(line));
 }
+
+// One laporsmsd log line (not under the journal) read as its parts:
+// {time, level, message, fields: {key: value}}, or null when the line is not
+// "<time> <level> <message>( key=value)*" with each value bare or "quoted"
+// (\" \\ \n \r \t \xNN inside quotes), as util/log.hpp writes it.
+export function parseLogLine(line) {
+  const head = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (debug|info|warning|error) /.exec(line);
+  if (!head) {
+    return null;
+  }
+  const rest = line.slice(head[0].length);
+  const firstField = / [a-z][a-z0-9_]*=/.exec(rest);
+  const message = firstField ? rest.slice(0, firstField.index) : rest;
+  const fields = {};
+  let at = firstField ? firstField.index : rest.length;
+  const token = /^ ([a-z][a-z0-9_]*)=("(?:[^"\\]|\\["\\nrt]|\\x[0-9A-F]{2})*"|[^ "=\\]+)/;
+  while (at < rest.length) {
+    const m = token.exec(rest.slice(at));
+    if (!m) {
+      return null;
+    }
+    const raw = m[2];
+    fields[m[1]] = raw.startsWith('"')
+      ? raw.slice(1, -1).replace(/\\(x[0-9A-F]{2}|.)/g, (_, e) => (e.length === 3
+        ? String.fromCharCode(parseInt(e.slice(1), 16))
+        : { n: '\n', r: '\r', t: '\t' }[e] ?? e))
+      : raw;
+    at += m[0].length;
+  }
+  return { time: head[1], level: head[2], message, fields };
+}

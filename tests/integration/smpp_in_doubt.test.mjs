@@ -94,8 +94,8 @@ test('a reply without submit_sm_resp: its receipt settles it, or it is sent once
     const lost = await replyRow(dbPath, k_lost_it);
     assert.equal(lost.resends, 1);
     assert.equal(lost.message_ids, submitsTo(k_lost_it)[2].messageId);
-    assert.equal(linesMatching(daemon, /was in doubt; its delivery receipt came \(delivered\)/).length, 1);
-    assert.equal(linesMatching(daemon, /was in doubt; no receipt came for it .* same number was delivered: sending it again/).length, 1);
+    assert.equal(linesMatching(daemon, /a reply in doubt got its delivery receipt; not sent again .* receipt=delivered$/).length, 1);
+    assert.equal(linesMatching(daemon, /a reply in doubt got no receipt while a later reply to the same number was delivered; sending it again link=/).length, 1);
     assert.equal(linesMatching(daemon, /6281770000001|6281770000002/).length, 0, 'numbers are masked in the log');
 
     const out = await laporctl(configPath, ['--json', 'messages', '--direction', 'out']);

@@ -46,7 +46,7 @@ function tlsStack(wd, certs, link, { waitForBind = true } = {}) {
 
 // The daemon's lines about a failed connection to the SMSC.
 function connectFailures(daemon) {
-  return daemon.lines.filter((l) => /smsc sim\b.*(connect to|TLS handshake with) 127\.0\.0\.1:\d+ failed/.test(l));
+  return daemon.lines.filter((l) => /smsc: cannot connect link=sim .*error="(connect to|TLS handshake with) 127\.0\.0\.1:\d+ failed/.test(l));
 }
 
 // The password appears nowhere in what `daemon` wrote (stderr as written to

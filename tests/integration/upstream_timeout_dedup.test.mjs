@@ -53,10 +53,10 @@ async function scenario(t, { name, adapter, mode, faults }) {
     // The daemon logs each attempt of this report, numbered.
     const lines = linesAbout(daemon, ref);
     for (let n = 1; n <= faults; n++) {
-      assert.ok(lines.some((l) => l.includes(`(attempt ${n})`) && /not forwarded/.test(l)),
+      assert.ok(lines.some((l) => l.includes(` attempt=${n} `) && /not forwarded/.test(l)),
         `the log has failed attempt ${n} of ${ref}:\n${lines.join('\n')}`);
     }
-    assert.ok(lines.some((l) => /forwarded, tracking id/.test(l) && l.includes(`(attempt ${faults + 1})`)),
+    assert.ok(lines.some((l) => /report forwarded/.test(l) && l.includes(` attempt=${faults + 1} `)),
       `the log has the successful attempt ${faults + 1} of ${ref}:\n${lines.join('\n')}`);
 
     const replies = repliesOf(sim, number, 'forwarded');

@@ -21,7 +21,10 @@
 #include <unistd.h>
 #include <vector>
 
+#include "stderr_capture.hpp"
+
 using namespace laporsms;
+using test_util::StderrCapture;
 using namespace laporsms::smpp;
 using namespace std::chrono_literals;
 
@@ -329,54 +332,6 @@ DeliverSm mo_sms(std::uint32_t sequence, std::string_view text) {
   pdu.short_message = octets(text);
   return pdu;
 }
-
-// Points fd 2 at a temporary file for the life of the object, so a test can
-// read what the session logged.
-class StderrCapture {
-public:
-  StderrCapture() : m_file(std::tmpfile()), m_saved(::dup(2)) {
-    std::fflush(stderr);
-    if (m_file != nullptr && m_saved >= 0) {
-      ::dup2(::fileno(m_file), 2);
-    }
-  }
-  ~StderrCapture() {
-    restore();
-    if (m_file != nullptr) {
-      std::fclose(m_file);
-    }
-  }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-
-  std::string text() {
-    restore();
-    std::string out;
-    if (m_file == nullptr) {
-      return out;
-    }
-    std::rewind(m_file);
-    std::array<char, 4096> chunk{};
-    std::size_t n = 0;
-    while ((n = std::fread(chunk.data(), 1, chunk.size(), m_file)) > 0) {
-      out.append(chunk.data(), n);
-    }
-    return out;
-  }
-
-private:
-  void restore() {
-    if (m_saved >= 0) {
-      std::fflush(stderr);
-      ::dup2(m_saved, 2);
-      ::close(m_saved);
-      m_saved = -1;
-    }
-  }
-
-  std::FILE* m_file;
-  int m_saved;
-};
 
 // The io_context, the fake SMSC and one Session, torn down in that reverse
 // order: the session goes while the io_context still exists.

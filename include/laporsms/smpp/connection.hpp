@@ -8,6 +8,7 @@
 #include <laporsms/smpp/codec.hpp>
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/smpp/session.hpp>
+#include <laporsms/util/log.hpp>
 #include <laporsms/util/net.hpp>
 
 #include <boost/asio/ssl.hpp>
@@ -75,7 +76,11 @@ private:
   void dispatch(Pdu pdu);
   void dispatch_response(std::uint32_t sequence, Pdu pdu);
   void send_nack(std::uint32_t sequence, std::uint32_t status);
-  std::string label() const;
+  // One log line about this connection: its link and bind, then `fields`.
+  void log_event(log::Level level, std::string_view event, log::Fields fields) const;
+  // A fault: logged (warning) as above with `error` last, and kept as the
+  // link's last error for `laporctl status`.
+  void fault(std::string_view event, std::string error, log::Fields fields = {});
 
   Session& m_session;
   BindMode m_mode;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -207,6 +208,8 @@ std::string status_label(std::uint32_t command_status);
 
 // A human name for a command_id ("deliver_sm", or "0x00000042" when unknown).
 std::string command_name(std::uint32_t command_id);
+// "transmitter", "receiver" or "transceiver".
+std::string_view bind_mode_name(BindMode mode);
 
 // The first TLV with `tag`, or nullptr.
 const Tlv* find_tlv(const std::vector<Tlv>& tlvs, std::uint16_t tag);

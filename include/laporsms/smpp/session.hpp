@@ -128,6 +128,7 @@ private:
   awaitable<void> run_connection(BindMode mode);
   void set_state();
   std::uint32_t next_sequence();
+  // Keeps `error` as the link's last error (laporctl status); the caller logs it.
   void note_error(std::string error);
 
   asio::any_io_executor m_executor;
