@@ -62,7 +62,7 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
   return outcome;
 }
 
-Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
+Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
                      const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
                      ReplyHandover on_reply, metrics::UpstreamMetrics metrics)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter), m_options(options),

@@ -6,7 +6,7 @@ namespace laporsms::lapor {
 
 using namespace std::chrono_literals;
 
-StatusPoller::StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
+StatusPoller::StatusPoller(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
                            const Adapter& adapter, std::chrono::milliseconds poll_interval,
                            unsigned concurrency, ReplyTemplatesSource replies,
                            std::function<void(const std::string&)> on_reply_queued,

@@ -69,7 +69,7 @@ public:
                        bool reserved)>
         queued;
   };
-  Forwarder(asio::any_io_executor executor, store::Store& store, HttpClient& http,
+  Forwarder(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
             const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
             ReplyHandover on_reply, metrics::UpstreamMetrics metrics = {});
 
@@ -100,7 +100,7 @@ private:
 
   asio::any_io_executor m_executor;
   store::Store& m_store;
-  HttpClient& m_http;
+  HttpTransport& m_http;
   const Adapter& m_adapter;
   ForwarderOptions m_options;
   ReplyTemplatesSource m_replies;

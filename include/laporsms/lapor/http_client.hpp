@@ -88,11 +88,21 @@ struct HttpClientOptions {
   std::size_t max_response_bytes = 1 << 20;
 };
 
-class HttpClient {
+// What the upstream stages (the forwarder, the status poller) need of HTTP:
+// one request out, its whole response back. HttpClient is the real one; the
+// stages' unit tests put a scripted API in its place.
+class HttpTransport {
+public:
+  virtual ~HttpTransport() = default;
+  virtual boost::asio::awaitable<tl::expected<HttpResponse, HttpError>>
+  send(HttpRequest request) = 0;
+};
+
+class HttpClient final : public HttpTransport {
 public:
   // Throws std::runtime_error when `opts.ca_file` is set but cannot be loaded.
   HttpClient(boost::asio::any_io_executor ex, HttpClientOptions opts);
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
@@ -105,7 +115,7 @@ public:
   // response. Network and protocol trouble comes back as an HttpError; only
   // std::bad_alloc and the like escape as exceptions. Safe to destroy the
   // client while sends are still suspended: they keep what they need alive.
-  boost::asio::awaitable<tl::expected<HttpResponse, HttpError>> send(HttpRequest request);
+  boost::asio::awaitable<tl::expected<HttpResponse, HttpError>> send(HttpRequest request) override;
 
 private:
   struct Impl;

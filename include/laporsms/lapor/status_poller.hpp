@@ -21,7 +21,7 @@ namespace laporsms::lapor {
 
 class StatusPoller {
 public:
-  StatusPoller(asio::any_io_executor executor, store::Store& store, HttpClient& http,
+  StatusPoller(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
                const Adapter& adapter, std::chrono::milliseconds poll_interval,
                unsigned concurrency, ReplyTemplatesSource replies,
                std::function<void(const std::string& link)> on_reply_queued,
@@ -39,7 +39,7 @@ private:
 
   asio::any_io_executor m_executor;
   store::Store& m_store;
-  HttpClient& m_http;
+  HttpTransport& m_http;
   const Adapter& m_adapter;
   std::chrono::milliseconds m_interval;
   unsigned m_concurrency;
