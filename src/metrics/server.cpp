@@ -27,6 +27,9 @@ constexpr std::size_t k_max_header = 8 * 1024;
 struct Server::Client : std::enable_shared_from_this<Client> {
   explicit Client(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
+  // Waiting for (or reading) a request, not answering one; since when.
+  bool reading = true;
+  std::chrono::steady_clock::time_point reading_since = std::chrono::steady_clock::now();
 };
 
 tcp::endpoint resolve_listen(const std::string& listen) {
@@ -97,15 +100,33 @@ awaitable<void> Server::run() {
       continue;
     }
     failures.succeeded();
-    if (m_clients.size() >= m_limits.max_clients) {
+    if (m_clients.size() >= m_limits.max_clients && !evict_idlest()) {
       boost::system::error_code ignored;
-      socket.close(ignored); // the slots are taken; a scraper tries again next interval
+      socket.close(ignored); // every slot is answering: a scraper tries again next interval
       continue;
     }
     auto client = std::make_shared<Client>(std::move(socket));
     m_clients.push_back(client);
     asio::co_spawn(m_acceptor.get_executor(), serve(client.get()), asio::detached);
   }
+}
+
+bool Server::evict_idlest() {
+  std::shared_ptr<Client> idlest;
+  for (const auto& client : m_clients) {
+    if (client->reading && (!idlest || client->reading_since < idlest->reading_since)) {
+      idlest = client;
+    }
+  }
+  if (!idlest) {
+    return false;
+  }
+  // Its read fails at once and its serve() removes it.
+  idlest->reading = false;
+  boost::system::error_code ignored;
+  idlest->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  idlest->stream.socket().close(ignored);
+  return true;
 }
 
 awaitable<void> Server::serve(Client* raw) {
@@ -119,8 +140,11 @@ awaitable<void> Server::serve(Client* raw) {
     // The deadline covers reading the whole request, and the idle time
     // before it on a kept-alive connection.
     client->stream.expires_after(m_limits.read_timeout);
+    client->reading = true;
+    client->reading_since = std::chrono::steady_clock::now();
     co_await http::async_read(client->stream, buffer, parser,
                               asio::redirect_error(use_awaitable, ec));
+    client->reading = false;
     if (ec) {
       break;
     }

@@ -1,9 +1,12 @@
 // The Prometheus endpoint ([metrics] listen): HTTP/1.1 on the daemon's io
 // context (Beast). GET /metrics answers 200 with the text exposition format
-// 0.0.4; any other path 404, any other method on it 405. Bounded like the control socket: at most
-// `max_clients` at once (a newcomer past the cap is closed at once), a request must be read within
-// `read_timeout`, a connection idle that long between requests is closed, and a request head over 8
-// KiB or with a body is refused.
+// 0.0.4; any other path 404, any other method on it 405. Bounded like the
+// control socket: at most `max_clients` at once (a newcomer past the cap
+// closes the client that has waited longest for its next request, so that
+// idle kept-alive connections cannot lock a scraper out; with every client
+// answering a request the newcomer is closed), a request must be read within
+// `read_timeout`, a connection idle that long between requests is closed, and
+// a request head over 8 KiB or with a body is refused.
 #pragma once
 
 #include <laporsms/util/net.hpp>
@@ -51,6 +54,9 @@ private:
   tcp::acceptor m_acceptor;
   Render m_render;
   ServerLimits m_limits;
+  // Closes the client waiting longest for a request; false when none waits.
+  bool evict_idlest();
+
   std::list<std::shared_ptr<Client>> m_clients;
 };
 
