@@ -31,6 +31,10 @@ install(FILES systemd/laporsms.tmpfiles DESTINATION lib/tmpfiles.d RENAME lapors
 # in /usr/share/common-licenses; LICENSE is that text for installs that are
 # not the package (lintian notes it as "extra-license-file", an info tag).
 install(FILES README.md LICENSE packaging/deb/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The Prometheus alert rules and the Grafana dashboard (README "Metrics and
+# alerts"): examples an operator copies into their own monitoring.
+install(FILES contrib/prometheus/alerts.yml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/prometheus)
+install(FILES contrib/grafana/laporsms.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/grafana)
 
 # The man pages: scdoc(5) sources in man/, rendered and gzip'd at build time
 # (milliseconds; part of ALL when scdoc is there). Without scdoc the build and

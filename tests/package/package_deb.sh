@@ -89,6 +89,8 @@ for f in lib/systemd/system/laporsmsd.service usr/lib/sysusers.d/laporsms.conf \
   usr/lib/tmpfiles.d/laporsms.conf etc/laporsms/laporsmsd.toml \
   usr/share/doc/laporsms/README.md usr/share/doc/laporsms/LICENSE \
   usr/share/doc/laporsms/copyright usr/share/doc/laporsms/changelog.gz \
+  usr/share/doc/laporsms/examples/prometheus/alerts.yml \
+  usr/share/doc/laporsms/examples/grafana/laporsms.json \
   usr/share/man/man8/laporsmsd.8.gz usr/share/man/man8/laporctl.8.gz \
   usr/share/man/man5/laporsmsd.toml.5.gz; do
   [ -f "$root/$f" ] || fail "/$f is missing"
