@@ -486,9 +486,6 @@ awaitable<SubmitResult> Connection::submit(SubmitSm pdu) {
   auto response =
       co_await request(std::move(submit_pdu), m_session.m_config.response_timeout, &encode_error);
   release_slot();
-  if (encode_error.empty()) {
-    m_session.m_metrics.submit_sm_sent();
-  }
   if (!encode_error.empty()) {
     result.status = SubmitStatus::rejected_permanent; // it can never be sent as it is
     result.error = "cannot encode submit_sm: " + encode_error;
@@ -589,6 +586,19 @@ void Connection::send_nack(std::uint32_t sequence, std::uint32_t status) {
   send(GenericNack{sequence, status});
 }
 
+void Connection::count_written(const std::deque<std::vector<std::uint8_t>>& frames) const {
+  // Counted as the SMSC sees them: once on the wire, answered or not.
+  for (const auto& frame : frames) {
+    if (frame.size() >= 8) {
+      const std::uint32_t id = (std::uint32_t{frame[4]} << 24) | (std::uint32_t{frame[5]} << 16) |
+                               (std::uint32_t{frame[6]} << 8) | std::uint32_t{frame[7]};
+      if (id == command_id::submit_sm) {
+        m_session.m_metrics.submit_sm_sent();
+      }
+    }
+  }
+}
+
 awaitable<void> Connection::writer() {
   auto self = shared_from_this();
   std::vector<asio::const_buffer> buffers;
@@ -615,6 +625,9 @@ awaitable<void> Connection::writer() {
       co_await asio::async_write(socket(), buffers, asio::redirect_error(use_awaitable, ec));
     }
     m_write_started.reset();
+    if (!ec) {
+      count_written(in_flight);
+    }
     in_flight.clear();
     if (ec) {
       close(fmt::format("write failed: {}", ec.message()));

@@ -76,6 +76,8 @@ private:
   void dispatch(Pdu pdu);
   void dispatch_response(std::uint32_t sequence, Pdu pdu);
   void send_nack(std::uint32_t sequence, std::uint32_t status);
+  // Counts the submit_sm among `frames`, just written to the socket.
+  void count_written(const std::deque<std::vector<std::uint8_t>>& frames) const;
   // One log line about this connection: its link and bind, then `fields`.
   void log_event(log::Level level, std::string_view event, log::Fields fields) const;
   // A fault: logged (warning) as above with `error` last, and kept as the
