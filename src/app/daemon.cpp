@@ -1,10 +1,10 @@
 #include <laporsms/app/control.hpp>
 #include <laporsms/app/daemon.hpp>
-#include <laporsms/app/inbound.hpp>
 #include <laporsms/app/metrics.hpp>
-#include <laporsms/app/outbox.hpp>
-#include <laporsms/lapor/forwarder.hpp>
-#include <laporsms/lapor/status_poller.hpp>
+#include <laporsms/relay/forwarder.hpp>
+#include <laporsms/relay/inbound.hpp>
+#include <laporsms/relay/outbox.hpp>
+#include <laporsms/relay/status_poller.hpp>
 #include <laporsms/smpp/session.hpp>
 #include <laporsms/sms/msisdn.hpp>
 #include <laporsms/store/doubt.hpp>
@@ -34,8 +34,8 @@ store::ReplyTemplates to_templates(const RepliesConfig& r) {
           r.empty_report, r.unknown_ref, r.rate_limited,   r.failed};
 }
 
-std::shared_ptr<const RuntimePolicy> make_policy(const Config& config) {
-  auto policy = std::make_shared<RuntimePolicy>();
+std::shared_ptr<const relay::RuntimePolicy> make_policy(const Config& config) {
+  auto policy = std::make_shared<relay::RuntimePolicy>();
   auto& intake = policy->intake;
   intake.keywords.report = config.keywords.report;
   intake.keywords.status = config.keywords.status;
@@ -94,7 +94,7 @@ util::InstanceLock lock_database(const std::filesystem::path& database) {
 struct Link {
   SmscConfig config;
   std::unique_ptr<smpp::Session> session;
-  std::unique_ptr<OutboxSender> outbox;
+  std::unique_ptr<relay::OutboxSender> outbox;
 };
 
 // Counts events in the last minute, one bucket a second, for `laporctl status`.
@@ -144,27 +144,27 @@ public:
     m_adapter = config.upstream.adapter == UpstreamConfig::Adapter::lapor_xml
                     ? lapor::make_lapor_xml_adapter(adapter_options)
                     : lapor::make_rest_json_adapter(adapter_options);
-    m_forwarder = std::make_unique<lapor::Forwarder>(
+    m_forwarder = std::make_unique<relay::Forwarder>(
         m_io.get_executor(), m_store, m_http, *m_adapter,
-        lapor::ForwarderOptions{config.upstream.concurrency, config.upstream.retry_min,
+        relay::ForwarderOptions{config.upstream.concurrency, config.upstream.retry_min,
                                 config.upstream.retry_max, config.upstream.give_up_after},
         [this] { return replies(); },
-        lapor::Forwarder::ReplyHandover{
+        relay::Forwarder::ReplyHandover{
             [this](const std::string& link) { return reserve_reply(link); },
             [this](const std::string& link, std::optional<store::OutboundItem> reply,
                    bool reserved) { reply_queued(link, std::move(reply), reserved); }},
         metrics::UpstreamMetrics(m_metrics));
     if (m_adapter->supports_status()) {
-      m_poller = std::make_unique<lapor::StatusPoller>(
+      m_poller = std::make_unique<relay::StatusPoller>(
           m_io.get_executor(), m_store, m_http, *m_adapter, config.upstream.poll_interval,
           config.upstream.concurrency, [this] { return replies(); },
           [this](const std::string& link) { wake_outbox(link); },
           metrics::UpstreamMetrics(m_metrics));
     }
-    IntakeHandover handover;
+    relay::IntakeHandover handover;
     handover.reserve_job = [this] { return m_forwarder->reserve(); };
     handover.reserve_reply = [this](const std::string& link) { return reserve_reply(link); };
-    handover.release = [this](const std::string& link, IntakeHandover::Reserved reserved) {
+    handover.release = [this](const std::string& link, relay::IntakeHandover::Reserved reserved) {
       if (reserved.job) {
         m_forwarder->release();
       }
@@ -173,7 +173,7 @@ public:
       }
     };
     handover.stored = [this](const std::string& link, store::IntakeResult& result,
-                             IntakeHandover::Reserved reserved) {
+                             relay::IntakeHandover::Reserved reserved) {
       m_inbound_minute.add(util::now_ms());
       // The reply stored claimed for the room reserved; any other waits in
       // the queue.
@@ -198,7 +198,7 @@ public:
         }
       }
     };
-    m_inbound = std::make_unique<InboundHandler>(
+    m_inbound = std::make_unique<relay::InboundHandler>(
         m_store, [this] { return m_policy; }, std::move(handover),
         metrics::IntakeMetrics(m_metrics));
     for (const auto& smsc : config.smsc) {
@@ -212,10 +212,10 @@ public:
             return m_inbound->handle(name, coding, std::move(message));
           },
           metrics::LinkMetrics(m_metrics, name));
-      link->outbox = std::make_unique<OutboxSender>(
+      link->outbox = std::make_unique<relay::OutboxSender>(
           m_io.get_executor(), m_store, *link->session,
-          OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi,
-                        smsc.reply_max_age},
+          relay::OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi,
+                               smsc.reply_max_age},
           [this, name] { return down_links_falling_back_to(name); },
           metrics::LinkMetrics(m_metrics, name));
       m_links.push_back(std::move(link));
@@ -307,7 +307,7 @@ private:
     };
     sources.upstream = [this] {
       const auto up = m_forwarder->snapshot();
-      return MetricsSources::Upstream{std::string(lapor::upstream_state_name(up.state)),
+      return MetricsSources::Upstream{std::string(relay::upstream_state_name(up.state)),
                                       up.in_flight};
     };
     sources.store = [this] { return m_store.stats(); };
@@ -322,7 +322,7 @@ private:
     return {m_policy, &m_policy->intake.replies};
   }
 
-  OutboxSender* outbox_of(const std::string& link) {
+  relay::OutboxSender* outbox_of(const std::string& link) {
     for (auto& l : m_links) {
       if (l->config.name == link) {
         return l->outbox.get();
@@ -741,7 +741,7 @@ private:
                 {"version", LAPORSMS_VERSION},
                 {"links", links},
                 {"upstream",
-                 {{"state", lapor::upstream_state_name(up.state)},
+                 {{"state", relay::upstream_state_name(up.state)},
                   {"last_error", up.last_error ? json(*up.last_error) : json(nullptr)},
                   {"in_flight", up.in_flight},
                   {"delivered", up.delivered},
@@ -759,16 +759,16 @@ private:
 
   Config m_config;
   util::InstanceLock m_lock;
-  std::shared_ptr<const RuntimePolicy> m_policy;
+  std::shared_ptr<const relay::RuntimePolicy> m_policy;
   asio::io_context m_io{1};
   store::Store m_store;
   // Counted into by every part below, so declared before them.
   metrics::Catalog m_metrics{LAPORSMS_VERSION};
   lapor::HttpClient m_http;
   std::unique_ptr<lapor::Adapter> m_adapter;
-  std::unique_ptr<lapor::Forwarder> m_forwarder;
-  std::unique_ptr<lapor::StatusPoller> m_poller; // only when the adapter reads status back
-  std::unique_ptr<InboundHandler> m_inbound;
+  std::unique_ptr<relay::Forwarder> m_forwarder;
+  std::unique_ptr<relay::StatusPoller> m_poller; // only when the adapter reads status back
+  std::unique_ptr<relay::InboundHandler> m_inbound;
   std::vector<std::unique_ptr<Link>> m_links;
   std::unique_ptr<ControlServer> m_control;
   std::unique_ptr<MetricsExporter> m_metrics_exporter; // reads the parts above

@@ -1,12 +1,12 @@
 // libFuzzer target for the intake path: decoding, reassembly and the keyword
-// parser as the daemon runs them, app::make_inbound then store::record_inbound
+// parser as the daemon runs them, relay::make_inbound then store::record_inbound
 // on a real (in-memory) SQLite database, then store::file_expired_parts.
 // Whatever the SMSC sends, nothing throws or crashes, every text stored is
 // well-formed UTF-8, and no part of a concatenated SMS waits forever.
 //
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize=function
 //     -DBOOST_ASIO_HAS_CO_AWAIT=1 -DBOOST_ASIO_NO_DEPRECATED -Iinclude
-//     tests/fuzz/fuzz_intake.cpp src/app/inbound.cpp src/store/*.cpp src/sms/*.cpp
+//     tests/fuzz/fuzz_intake.cpp src/relay/inbound.cpp src/store/*.cpp src/sms/*.cpp
 //     src/smpp/pdu.cpp src/smpp/receipt.cpp src/util/*.cpp
 //     -lsqlite3 -lfmt -lssl -lcrypto -lsystemd -o fuzz_intake
 // (clang 14 with libstdc++: Asio 1.18 enables co_await only when told to, and
@@ -24,7 +24,7 @@
 //   [sar_msg_ref_num (2 octets), sar_total_segments, sar_segment_seqnum]
 //   length (1 octet; 2 octets, big-endian, for message_payload), the data
 // A record cut short by the end of the input is sent as far as it goes.
-#include <laporsms/app/inbound.hpp>
+#include <laporsms/relay/inbound.hpp>
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/sms/charset.hpp>
 #include <laporsms/store/intake.hpp>
@@ -240,7 +240,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string link = (flags & 0x40) != 0 ? "indosat" : "telkomsel";
     const int deliveries = (flags & 0x80) != 0 ? 2 : 1;
     for (int k = 0; k < deliveries; ++k) {
-      const auto sms = app::make_inbound(link, default_coding, message, now);
+      const auto sms = relay::make_inbound(link, default_coding, message, now);
       check(is_utf8(sms.text), "make_inbound gives well-formed UTF-8");
       check(!sms.binary || sms.text.empty(), "binary has no text");
       store::record_inbound(db, sms, policy);

@@ -1,4 +1,4 @@
-// The upstream circuit breaker (src/lapor/forwarder.cpp) and give_up_after,
+// The upstream circuit breaker (src/relay/forwarder.cpp) and give_up_after,
 // pinned to exact numbers and orders, which upstream_outage and
 // upstream_down_then_up leave loose ("retrying or circuit_open"):
 //

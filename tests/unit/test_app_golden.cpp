@@ -1,11 +1,11 @@
 // Golden tests of the text layer end to end (issue 4): every case in
 // golden/sms_cases.json is one real-looking MO, or the parts of one, as the
-// SMSC hands it over. Each goes through the real path, app::make_inbound and
+// SMSC hands it over. Each goes through the real path, relay::make_inbound and
 // store::record_inbound, on a fresh migrated database; then the report, the
 // inbound rows and the queued replies are compared with the expectations,
 // which were worked out by hand (GSM 03.38 tables, UTF-16BE), never by
 // running this code.
-#include <laporsms/app/inbound.hpp>
+#include <laporsms/relay/inbound.hpp>
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/sms/charset.hpp>
 #include <laporsms/sms/ref.hpp>
@@ -220,7 +220,7 @@ void run_case(const json& c) {
   for (std::size_t i = 0; i < parts.size(); ++i) {
     now = k_t0 + static_cast<std::int64_t>(i) * 1000;
     const auto inbound =
-        app::make_inbound(std::string(k_link), coding, deliver_sm(c, parts[i]), now);
+        relay::make_inbound(std::string(k_link), coding, deliver_sm(c, parts[i]), now);
     // As the store's writer does it: one transaction for each MO.
     t.db.exec("BEGIN IMMEDIATE");
     store::record_inbound(t.db, inbound, policy);

@@ -1,5 +1,5 @@
 #include <laporsms/lapor/adapter.hpp>
-#include <laporsms/lapor/forwarder.hpp>
+#include <laporsms/relay/forwarder.hpp>
 #include <laporsms/store/records.hpp>
 
 #include <doctest/doctest.h>
@@ -10,9 +10,9 @@
 #include <string>
 
 using namespace laporsms;
-using lapor::decide_outcome;
-using lapor::ForwarderOptions;
 using lapor::Outcome;
+using relay::decide_outcome;
+using relay::ForwarderOptions;
 using store::UpstreamOutcomeKind;
 
 namespace {
@@ -49,7 +49,7 @@ lapor::SubmitResult result_of(Outcome outcome, std::string error = {}) {
 
 } // namespace
 
-TEST_SUITE("lapor::decide_outcome") {
+TEST_SUITE("relay::decide_outcome") {
   TEST_CASE("delivered keeps the tracking and transaction ids") {
     std::mt19937_64 rng(1);
     auto result = result_of(Outcome::delivered);

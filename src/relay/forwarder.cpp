@@ -1,4 +1,4 @@
-#include <laporsms/lapor/forwarder.hpp>
+#include <laporsms/relay/forwarder.hpp>
 #include <laporsms/sms/msisdn.hpp>
 #include <laporsms/store/upstream.hpp>
 #include <laporsms/util/backoff.hpp>
@@ -7,7 +7,7 @@
 
 #include <limits>
 
-namespace laporsms::lapor {
+namespace laporsms::relay {
 
 using namespace std::chrono_literals;
 
@@ -25,7 +25,8 @@ std::string_view upstream_state_name(UpstreamState state) {
   return "ok";
 }
 
-store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::UpstreamJob& job,
+store::UpstreamOutcome decide_outcome(const lapor::SubmitResult& result,
+                                      const store::UpstreamJob& job,
                                       const ForwarderOptions& options, std::int64_t started_at,
                                       std::int64_t now, std::mt19937_64& rng) {
   store::UpstreamOutcome outcome;
@@ -36,19 +37,19 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
   outcome.transaction_id = result.transaction_id;
   const auto attempts = static_cast<unsigned>(std::max(job.attempts, 1));
   switch (result.outcome) {
-  case Outcome::delivered:
+  case lapor::Outcome::delivered:
     outcome.kind = store::UpstreamOutcomeKind::delivered;
     return outcome;
-  case Outcome::rejected:
+  case lapor::Outcome::rejected:
     outcome.kind = store::UpstreamOutcomeKind::rejected;
     return outcome;
-  case Outcome::auth_error:
+  case lapor::Outcome::auth_error:
     // A wrong token does not fix itself quickly: retry at the slow end, and
     // never give up on the report for it (operators are alerted instead).
     outcome.kind = store::UpstreamOutcomeKind::auth_error;
     outcome.next_attempt_at = now + options.retry_max.count();
     return outcome;
-  case Outcome::temporary:
+  case lapor::Outcome::temporary:
     break;
   }
   if (now - job.created_at >= options.give_up_after.count()) {
@@ -62,9 +63,10 @@ store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::U
   return outcome;
 }
 
-Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
-                     const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
-                     ReplyHandover on_reply, metrics::UpstreamMetrics metrics)
+Forwarder::Forwarder(asio::any_io_executor executor, store::Store& store,
+                     lapor::HttpTransport& http, const lapor::Adapter& adapter,
+                     ForwarderOptions options, ReplyTemplatesSource replies, ReplyHandover on_reply,
+                     metrics::UpstreamMetrics metrics)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter), m_options(options),
       m_replies(std::move(replies)), m_on_reply(std::move(on_reply)), m_metrics(metrics),
       m_wakeup(executor), m_rng(std::random_device{}()) {}
@@ -209,7 +211,7 @@ awaitable<void> Forwarder::give_up_overdue() {
 
 awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   const auto started_at = util::now_ms();
-  Submission submission;
+  lapor::Submission submission;
   submission.ref = job.ref;
   submission.msisdn = job.msisdn;
   submission.text = job.text;
@@ -218,7 +220,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   submission.rahasia = job.rahasia;
   submission.anonim = job.anonim;
 
-  SubmitResult result;
+  lapor::SubmitResult result;
   bool maybe_filed = false; // the request left, but no answer came back
   try {
     auto request = m_adapter.build_submit(submission);
@@ -227,10 +229,10 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     result = m_adapter.classify_submit(response);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
     m_metrics.request("report", to_string(result.outcome), took.count());
-    maybe_filed = !response && (response.error().kind == HttpErrorKind::timeout ||
-                                response.error().kind == HttpErrorKind::io);
+    maybe_filed = !response && (response.error().kind == lapor::HttpErrorKind::timeout ||
+                                response.error().kind == lapor::HttpErrorKind::io);
   } catch (const std::exception& e) {
-    result.outcome = Outcome::temporary;
+    result.outcome = lapor::Outcome::temporary;
     result.error = e.what();
   }
   const auto outcome = decide_outcome(result, job, m_options, started_at, util::now_ms(), m_rng);
@@ -367,4 +369,4 @@ awaitable<void> Forwarder::stop(std::chrono::milliseconds grace) {
   }
 }
 
-} // namespace laporsms::lapor
+} // namespace laporsms::relay

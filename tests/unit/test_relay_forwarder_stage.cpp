@@ -3,8 +3,8 @@
 // HttpTransport seam). No socket, no SMSC: what the stage decides and
 // records is seen in the database and in the requests the API got.
 #include <laporsms/lapor/adapter.hpp>
-#include <laporsms/lapor/forwarder.hpp>
 #include <laporsms/lapor/http_client.hpp>
+#include <laporsms/relay/forwarder.hpp>
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/clock.hpp>
 
@@ -81,7 +81,7 @@ public:
 // Everything one forwarder needs, the stage running on `io` until stop().
 class Stage {
 public:
-  explicit Stage(lapor::ForwarderOptions options)
+  explicit Stage(relay::ForwarderOptions options)
       : store(store_options()),
         adapter(lapor::make_lapor_xml_adapter({"https://lapor.example.id/api", "secret", ""})),
         templates(std::make_shared<const store::ReplyTemplates>(store_test::test_templates())),
@@ -145,7 +145,7 @@ public:
   std::unique_ptr<lapor::Adapter> adapter;
   std::shared_ptr<const store::ReplyTemplates> templates;
   std::vector<std::string> replies_queued_on; // links the forwarder woke
-  lapor::Forwarder forwarder;
+  relay::Forwarder forwarder;
   bool run_ended = false;
 
 private:
@@ -158,8 +158,8 @@ private:
     return options;
   }
 
-  lapor::Forwarder::ReplyHandover handover() {
-    lapor::Forwarder::ReplyHandover h;
+  relay::Forwarder::ReplyHandover handover() {
+    relay::Forwarder::ReplyHandover h;
     h.reserve = [](const std::string&) { return false; }; // replies wait in the queue
     h.queued = [this](const std::string& link, std::optional<store::OutboundItem>, bool) {
       replies_queued_on.push_back(link);
@@ -168,8 +168,8 @@ private:
   }
 };
 
-lapor::ForwarderOptions fast_options() {
-  lapor::ForwarderOptions o;
+relay::ForwarderOptions fast_options() {
+  relay::ForwarderOptions o;
   o.concurrency = 1;
   o.retry_min = 40ms;
   o.retry_max = 80ms;
@@ -179,7 +179,7 @@ lapor::ForwarderOptions fast_options() {
 
 } // namespace
 
-TEST_SUITE("lapor::Forwarder (stage)") {
+TEST_SUITE("relay::Forwarder (stage)") {
   TEST_CASE("each report is posted once; its tracking id and the forwarded reply are stored") {
     auto options = fast_options();
     options.concurrency = 2;
@@ -220,7 +220,7 @@ TEST_SUITE("lapor::Forwarder (stage)") {
     REQUIRE(stage.run_until(
         [&] {
           seen_open =
-              seen_open || stage.forwarder.snapshot().state == lapor::UpstreamState::circuit_open;
+              seen_open || stage.forwarder.snapshot().state == relay::UpstreamState::circuit_open;
           return stage.forwarder.snapshot().delivered == 4;
         },
         10s));
@@ -249,7 +249,7 @@ TEST_SUITE("lapor::Forwarder (stage)") {
     for (const auto id : ids) {
       CHECK(stage.report_column(id, "state") == "forwarded");
     }
-    CHECK(stage.forwarder.snapshot().state == lapor::UpstreamState::ok);
+    CHECK(stage.forwarder.snapshot().state == relay::UpstreamState::ok);
     CHECK(stage.forwarder.snapshot().temporary == 5);
   }
 
@@ -259,7 +259,7 @@ TEST_SUITE("lapor::Forwarder (stage)") {
     const auto id = stage.file("628111000020", "pungutan liar di kantor kelurahan");
     stage.start();
     REQUIRE(stage.run_until([&] { return stage.forwarder.snapshot().auth_errors >= 1; }, 5s));
-    CHECK(stage.forwarder.snapshot().state == lapor::UpstreamState::auth_error);
+    CHECK(stage.forwarder.snapshot().state == relay::UpstreamState::auth_error);
     CHECK(stage.report_column(id, "state") != "failed");
     CHECK(stage.report_column(id, "tracking_id") == "NULL");
     CHECK(stage.count("upstream_jobs", "state = 'pending'") == 1);

@@ -20,7 +20,7 @@
 #include <random>
 #include <string>
 
-namespace laporsms::lapor {
+namespace laporsms::relay {
 
 enum class UpstreamState { ok, retrying, auth_error, circuit_open };
 std::string_view upstream_state_name(UpstreamState state);
@@ -49,7 +49,8 @@ struct ForwarderSnapshot {
 // Maps an adapter's verdict to what the store records, with the time of the
 // next attempt for the outcomes that retry. Pure; the clock and the random
 // source are parameters.
-store::UpstreamOutcome decide_outcome(const SubmitResult& result, const store::UpstreamJob& job,
+store::UpstreamOutcome decide_outcome(const lapor::SubmitResult& result,
+                                      const store::UpstreamJob& job,
                                       const ForwarderOptions& options, std::int64_t started_at,
                                       std::int64_t now, std::mt19937_64& rng);
 
@@ -69,8 +70,8 @@ public:
                        bool reserved)>
         queued;
   };
-  Forwarder(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
-            const Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
+  Forwarder(asio::any_io_executor executor, store::Store& store, lapor::HttpTransport& http,
+            const lapor::Adapter& adapter, ForwarderOptions options, ReplyTemplatesSource replies,
             ReplyHandover on_reply, metrics::UpstreamMetrics metrics = {});
 
   // Runs until stop(): claims due jobs while slots are free, sleeps until the
@@ -100,8 +101,8 @@ private:
 
   asio::any_io_executor m_executor;
   store::Store& m_store;
-  HttpTransport& m_http;
-  const Adapter& m_adapter;
+  lapor::HttpTransport& m_http;
+  const lapor::Adapter& m_adapter;
   ForwarderOptions m_options;
   ReplyTemplatesSource m_replies;
   ReplyHandover m_on_reply;
@@ -126,4 +127,4 @@ private:
   std::chrono::steady_clock::time_point m_probe_at{};
 };
 
-} // namespace laporsms::lapor
+} // namespace laporsms::relay

@@ -1,4 +1,4 @@
-#include <laporsms/app/inbound.hpp>
+#include <laporsms/relay/inbound.hpp>
 #include <laporsms/smpp/receipt.hpp>
 #include <laporsms/sms/msisdn.hpp>
 #include <laporsms/sms/udh.hpp>
@@ -7,7 +7,7 @@
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
-namespace laporsms::app {
+namespace laporsms::relay {
 
 namespace {
 
@@ -269,4 +269,4 @@ awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,
   co_return smpp::status::temporary_app_error;
 }
 
-} // namespace laporsms::app
+} // namespace laporsms::relay

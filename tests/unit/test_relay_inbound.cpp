@@ -1,4 +1,4 @@
-#include <laporsms/app/inbound.hpp>
+#include <laporsms/relay/inbound.hpp>
 #include <laporsms/smpp/pdu.hpp>
 #include <laporsms/sms/charset.hpp>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 using namespace laporsms;
-using app::make_inbound;
+using relay::make_inbound;
 using sms::DefaultCoding;
 
 namespace {
@@ -41,7 +41,7 @@ smpp::ShortMessageFields mo(std::string source, Bytes short_message, std::uint8_
 
 } // namespace
 
-TEST_SUITE("app::make_inbound") {
+TEST_SUITE("relay::make_inbound") {
   TEST_CASE("copies where and when the message came from") {
     const auto fields = mo("628123456789", ascii("LAPORYAI jalan rusak"));
     const auto sms = make_inbound("telkomsel", DefaultCoding::gsm7, fields, k_now);

@@ -5,9 +5,9 @@
 #pragma once
 
 #include <laporsms/lapor/adapter.hpp>
-#include <laporsms/lapor/forwarder.hpp>
 #include <laporsms/lapor/http_client.hpp>
 #include <laporsms/metrics/catalog.hpp>
+#include <laporsms/relay/forwarder.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/status.hpp>
 #include <laporsms/store/store.hpp>
@@ -17,12 +17,12 @@
 #include <chrono>
 #include <functional>
 
-namespace laporsms::lapor {
+namespace laporsms::relay {
 
 class StatusPoller {
 public:
-  StatusPoller(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
-               const Adapter& adapter, std::chrono::milliseconds poll_interval,
+  StatusPoller(asio::any_io_executor executor, store::Store& store, lapor::HttpTransport& http,
+               const lapor::Adapter& adapter, std::chrono::milliseconds poll_interval,
                unsigned concurrency, ReplyTemplatesSource replies,
                std::function<void(const std::string& link)> on_reply_queued,
                metrics::UpstreamMetrics metrics = {});
@@ -39,8 +39,8 @@ private:
 
   asio::any_io_executor m_executor;
   store::Store& m_store;
-  HttpTransport& m_http;
-  const Adapter& m_adapter;
+  lapor::HttpTransport& m_http;
+  const lapor::Adapter& m_adapter;
   std::chrono::milliseconds m_interval;
   unsigned m_concurrency;
   ReplyTemplatesSource m_replies;
@@ -52,4 +52,4 @@ private:
   std::uint64_t m_changes = 0;
 };
 
-} // namespace laporsms::lapor
+} // namespace laporsms::relay

@@ -16,7 +16,7 @@
 #include <span>
 #include <string>
 
-namespace laporsms::app {
+namespace laporsms::relay {
 
 // The parts of the configuration that SIGHUP may replace.
 struct RuntimePolicy {
@@ -75,4 +75,4 @@ store::InboundSms make_inbound(const std::string& link, sms::DefaultCoding defau
 std::int64_t mo_fingerprint(const smpp::ShortMessageFields& message,
                             std::span<const std::uint8_t> user_data);
 
-} // namespace laporsms::app
+} // namespace laporsms::relay

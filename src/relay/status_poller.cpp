@@ -1,14 +1,15 @@
-#include <laporsms/lapor/status_poller.hpp>
+#include <laporsms/relay/status_poller.hpp>
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
-namespace laporsms::lapor {
+namespace laporsms::relay {
 
 using namespace std::chrono_literals;
 
-StatusPoller::StatusPoller(asio::any_io_executor executor, store::Store& store, HttpTransport& http,
-                           const Adapter& adapter, std::chrono::milliseconds poll_interval,
-                           unsigned concurrency, ReplyTemplatesSource replies,
+StatusPoller::StatusPoller(asio::any_io_executor executor, store::Store& store,
+                           lapor::HttpTransport& http, const lapor::Adapter& adapter,
+                           std::chrono::milliseconds poll_interval, unsigned concurrency,
+                           ReplyTemplatesSource replies,
                            std::function<void(const std::string&)> on_reply_queued,
                            metrics::UpstreamMetrics metrics)
     : m_executor(executor), m_store(store), m_http(http), m_adapter(adapter),
@@ -47,7 +48,7 @@ awaitable<void> StatusPoller::run() {
 }
 
 awaitable<void> StatusPoller::poll(store::StatusQuery query) {
-  StatusResult result;
+  lapor::StatusResult result;
   try {
     auto request = m_adapter.build_status(query.tracking_id);
     const auto sent_at = std::chrono::steady_clock::now();
@@ -56,10 +57,10 @@ awaitable<void> StatusPoller::poll(store::StatusQuery query) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
     m_metrics.request("status", to_string(result.outcome), took.count());
   } catch (const std::exception& e) {
-    result.outcome = Outcome::temporary;
+    result.outcome = lapor::Outcome::temporary;
     result.error = e.what();
   }
-  if (result.outcome == Outcome::delivered) {
+  if (result.outcome == lapor::Outcome::delivered) {
     const auto status = result.status;
     const auto note = result.note;
     auto record = [&query, status, note, replies = m_replies()](store::Connection& db) {
@@ -86,4 +87,4 @@ awaitable<void> StatusPoller::poll(store::StatusQuery query) {
   m_wakeup.notify();
 }
 
-} // namespace laporsms::lapor
+} // namespace laporsms::relay

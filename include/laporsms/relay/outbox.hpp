@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace laporsms::app {
+namespace laporsms::relay {
 
 struct OutboxOptions {
   std::string source_addr = "1708";
@@ -76,4 +76,4 @@ private:
   std::chrono::steady_clock::time_point m_last_throttle{};
 };
 
-} // namespace laporsms::app
+} // namespace laporsms::relay

@@ -1,11 +1,11 @@
-#include <laporsms/app/outbox.hpp>
+#include <laporsms/relay/outbox.hpp>
 #include <laporsms/sms/msisdn.hpp>
 #include <laporsms/sms/reply.hpp>
 #include <laporsms/store/outbox.hpp>
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
-namespace laporsms::app {
+namespace laporsms::relay {
 
 using namespace std::chrono_literals;
 
@@ -224,4 +224,4 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   }
 }
 
-} // namespace laporsms::app
+} // namespace laporsms::relay
