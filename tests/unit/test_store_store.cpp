@@ -328,6 +328,12 @@ TEST_SUITE("store::Store") {
           db.prepare("INSERT INTO t (v, b) VALUES (?, ?)").bind(1, i).bind(2, blob).run();
           return 1;
         });
+        // A pause now and then, as traffic has: the writer ends a WAL cycle
+        // only when nobody waits, and back-to-back tasks can leave it no
+        // such moment (the next one is queued before it looks).
+        if (i % 25 == 24) {
+          std::this_thread::sleep_for(20ms);
+        }
       }
       // Passive checkpoints, each after ~40 pages: at least a few by now
       // (bounded wait: the thread runs on its own time).
