@@ -11,7 +11,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 7> k_migrations = {
+constexpr std::array<std::string_view, 8> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -344,6 +344,11 @@ CREATE INDEX upstream_pending ON upstream_jobs(report_id) WHERE state = 'pending
 
 -- Nothing reads inbound by sender (the rate limit counts reports).
 DROP INDEX inbound_msisdn;
+)sql",
+    // 8: the jobs a stopped daemon left inflight, found by start-up
+    // recovery without reading every job ever stored.
+    R"sql(
+CREATE INDEX upstream_inflight ON upstream_jobs(report_id) WHERE state = 'inflight';
 )sql",
 };
 

@@ -34,6 +34,9 @@ Store::Store(StoreOptions options) : m_options(std::move(options)) {
   // is unreadable, fails right here (SQLITE_NOTADB/CORRUPT) with a clear
   // message; damage deeper in surfaces as an error on the row it touches.
   migrate(*m_db);
+  // A migration that built an index read the tables whole into the page
+  // cache; the daemon needs none of that afterwards, so hand it back.
+  m_db->exec("PRAGMA shrink_memory");
   if (m_options.max_size_mb > 0) {
     // After the migration, which may build tables anew (old and new side by
     // side for a moment) in a database near its cap. Per connection, so set

@@ -3,6 +3,7 @@
 #include <laporsms/store/upstream.hpp>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <cstdint>
 #include <string>
@@ -123,5 +124,32 @@ TEST_SUITE("store::recovery") {
     const auto again = claim_outbound(t.db, "telkomsel", 10, k_t0 + 3, 0);
     REQUIRE(again.size() == 1);
     CHECK(again[0].id == claimed[1].id);
+  }
+
+  TEST_CASE("start-up recovery reads no table whole: a year of reports must not cost a scan") {
+    // Migration 7 left no index for inflight jobs, and the start-up UPDATE
+    // walked every upstream job ever stored (35 MB read on 1,000,000).
+    TestDb t;
+    for (int i = 0; i < 300; ++i) {
+      const auto id =
+          file_report(t.db, fmt::format("62810000{:04}", i), "laporan jalan rusak", k_t0);
+      t.db.exec(fmt::format("UPDATE upstream_jobs SET state = 'done' WHERE report_id = {}", id));
+      t.db.exec(fmt::format("UPDATE outbound SET state = 'delivered' WHERE report_id = {}", id));
+    }
+    const auto inflight = file_report(t.db, "628100009999", "laporan terakhir di sini", k_t0);
+    t.db.exec(
+        fmt::format("UPDATE upstream_jobs SET state = 'inflight' WHERE report_id = {}", inflight));
+    const auto full_scan_steps = [&t](bool reset) {
+      int steps = 0;
+      for (sqlite3_stmt* stmt = sqlite3_next_stmt(t.db.handle(), nullptr); stmt != nullptr;
+           stmt = sqlite3_next_stmt(t.db.handle(), stmt)) {
+        steps += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, reset ? 1 : 0);
+      }
+      return steps;
+    };
+    full_scan_steps(true);
+    const auto report = recover_on_startup(t.db, k_t0 + 1000);
+    CHECK(report.jobs_requeued == 1);
+    CHECK(full_scan_steps(false) == 0);
   }
 }
