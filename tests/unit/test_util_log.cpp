@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "stderr_capture.hpp"
+
 using laporsms::log::escape_control;
 using laporsms::log::format_event;
 using laporsms::log::format_value;
@@ -50,5 +52,37 @@ TEST_SUITE("util::log") {
     CHECK(line.find('\n') == std::string::npos);
     CHECK(line.find('\r') == std::string::npos);
     CHECK(line == "a\\nb error=\"x\\r\\n<3>stopped ref=FAKE\"");
+  }
+
+  TEST_CASE("log_level: lines below the level are not written; the names read back") {
+    namespace applog = laporsms::log;
+    const auto text_of = [](applog::Level level) {
+      test_util::StderrCapture capture;
+      applog::set_level(level);
+      applog::debug("d", {{"n", 1}});
+      applog::info("i", {{"n", 2}});
+      applog::warn("w", {{"n", 3}});
+      applog::error("e", {{"n", 4}});
+      return capture.text();
+    };
+    const auto has = [](const std::string& text, const std::string& what) {
+      return text.find(what) != std::string::npos;
+    };
+    const auto at_warning = text_of(applog::Level::warning);
+    CHECK_FALSE(has(at_warning, " d n=1"));
+    CHECK_FALSE(has(at_warning, " i n=2"));
+    CHECK(has(at_warning, "warning w n=3\n"));
+    CHECK(has(at_warning, "error e n=4\n"));
+    const auto at_debug = text_of(applog::Level::debug);
+    CHECK(has(at_debug, "debug d n=1\n"));
+    CHECK(has(at_debug, "info i n=2\n"));
+    const auto at_error = text_of(applog::Level::error);
+    CHECK(at_error.find('\n') == at_error.rfind('\n')); // one line: the error
+    CHECK(has(at_error, "error e n=4\n"));
+    CHECK(applog::level_from_string("debug") == applog::Level::debug);
+    CHECK(applog::level_from_string("warning") == applog::Level::warning);
+    CHECK(applog::level_from_string("error") == applog::Level::error);
+    CHECK(applog::level_from_string("info") == applog::Level::info);
+    applog::set_level(applog::Level::info);
   }
 }
