@@ -211,7 +211,10 @@ template <typename F> auto Store::execute_blocking(F fn) -> std::invoke_result_t
     void run(Connection& db) override { result.emplace(fn(db)); }
     void complete(std::exception_ptr err) override {
       std::lock_guard lock(mutex);
-      outcome = err;
+      // Moved: the writer must hold no reference once the caller wakes, or
+      // the exception is freed on the writer's side after the caller read it
+      // (ordered only by libstdc++'s atomics, which TSan cannot see).
+      outcome = std::move(err);
       done = true;
       cv.notify_one();
     }
@@ -229,7 +232,7 @@ template <typename F> auto Store::execute_blocking(F fn) -> std::invoke_result_t
   struct Shell final : Work {
     explicit Shell(BlockingTask* t) : target(t) {}
     void run(Connection& db) override { target->run(db); }
-    void complete(std::exception_ptr err) override { target->complete(err); }
+    void complete(std::exception_ptr err) override { target->complete(std::move(err)); }
     BlockingTask* target;
   };
   enqueue(std::make_unique<Shell>(raw));
