@@ -200,7 +200,7 @@ awaitable<void> Forwarder::give_up_overdue() {
       log::error("upstream: report failed for good; the citizen is told, operators: laporctl retry",
                  {{"ref", job.ref},
                   {"msisdn", sms::mask_msisdn(job.msisdn)},
-                  {"outcome", "gave_up"},
+                  {"outcome", store::name(store::UpstreamOutcomeKind::gave_up)},
                   {"error", "the API stayed unreachable for give_up_after"}});
       m_on_reply.queued(job.link, std::nullopt, false);
     }
@@ -314,7 +314,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
                                              {"msisdn", sms::mask_msisdn(job.msisdn)},
                                              {"tracking_id", outcome.tracking_id},
                                              {"attempt", job.attempts},
-                                             {"outcome", "delivered"}});
+                                             {"outcome", store::name(outcome.kind)}});
     m_on_reply.queued(job.link, std::move(reply), room);
     break;
   case store::UpstreamOutcomeKind::temporary:
@@ -331,7 +331,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     log::warn("upstream: report not forwarded; retrying",
               {{"ref", job.ref},
                {"attempt", job.attempts},
-               {"outcome", "temporary"},
+               {"outcome", store::name(outcome.kind)},
                {"retry_in_ms", outcome.next_attempt_at - outcome.finished_at},
                {"error", outcome.error}});
     break;
@@ -339,19 +339,19 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
     ++m_counters.auth_errors;
     m_counters.state = UpstreamState::auth_error;
     m_counters.last_error = outcome.error;
-    log::error("upstream: the API refused our credentials; the report waits; check upstream.token",
-               {{"ref", job.ref}, {"outcome", "auth_error"}, {"error", outcome.error}});
+    log::error(
+        "upstream: the API refused our credentials; the report waits; check upstream.token",
+        {{"ref", job.ref}, {"outcome", store::name(outcome.kind)}, {"error", outcome.error}});
     break;
   case store::UpstreamOutcomeKind::rejected:
   case store::UpstreamOutcomeKind::gave_up:
     ++m_counters.rejected;
     m_counters.last_error = outcome.error;
-    log::error(
-        "upstream: report failed for good; the citizen is told, operators: laporctl retry",
-        {{"ref", job.ref},
-         {"msisdn", sms::mask_msisdn(job.msisdn)},
-         {"outcome", outcome.kind == store::UpstreamOutcomeKind::rejected ? "rejected" : "gave_up"},
-         {"error", outcome.error}});
+    log::error("upstream: report failed for good; the citizen is told, operators: laporctl retry",
+               {{"ref", job.ref},
+                {"msisdn", sms::mask_msisdn(job.msisdn)},
+                {"outcome", store::name(outcome.kind)},
+                {"error", outcome.error}});
     m_on_reply.queued(job.link, std::move(reply), room);
     break;
   }

@@ -8,22 +8,6 @@
 namespace laporsms::store {
 namespace {
 
-std::string_view outcome_word(UpstreamOutcomeKind kind) {
-  switch (kind) {
-  case UpstreamOutcomeKind::delivered:
-    return "delivered";
-  case UpstreamOutcomeKind::temporary:
-    return "temporary";
-  case UpstreamOutcomeKind::auth_error:
-    return "auth_error";
-  case UpstreamOutcomeKind::rejected:
-    return "rejected";
-  case UpstreamOutcomeKind::gave_up:
-    return "gave_up";
-  }
-  return "temporary";
-}
-
 void set_report_state(Connection& db, std::int64_t report_id, ReportState state, std::int64_t now) {
   auto& stmt = db.prepare("UPDATE reports SET state = ?, updated_at = ? WHERE id = ?");
   stmt.bind(1, name(state)).bind(2, now).bind(3, report_id);
@@ -119,7 +103,7 @@ std::optional<OutboundItem> record_upstream_outcome(Connection& db, const Upstre
   attempt.bind(1, job.report_id)
       .bind(2, outcome.started_at)
       .bind(3, outcome.finished_at)
-      .bind(4, outcome_word(outcome.kind));
+      .bind(4, name(outcome.kind));
   if (outcome.error.empty()) {
     attempt.bind_null(5);
   } else {

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace laporsms::store {
@@ -125,6 +126,23 @@ struct IntakeResult {
 };
 
 enum class UpstreamOutcomeKind { delivered, temporary, auth_error, rejected, gave_up };
+
+// The word upstream_attempts stores (and logs show) for an outcome.
+constexpr std::string_view name(UpstreamOutcomeKind kind) {
+  switch (kind) {
+  case UpstreamOutcomeKind::delivered:
+    return "delivered";
+  case UpstreamOutcomeKind::temporary:
+    return "temporary";
+  case UpstreamOutcomeKind::auth_error:
+    return "auth_error";
+  case UpstreamOutcomeKind::rejected:
+    return "rejected";
+  case UpstreamOutcomeKind::gave_up:
+    return "gave_up";
+  }
+  return "temporary";
+}
 
 struct UpstreamOutcome {
   UpstreamOutcomeKind kind = UpstreamOutcomeKind::temporary;
