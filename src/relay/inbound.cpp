@@ -168,6 +168,7 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   }
   const auto policy = m_policy();
   auto sms = make_inbound(link, default_coding, message, util::now_ms());
+  const auto msisdn = sms::mask_msisdn(sms.msisdn); // for the log
   // What the metrics need of it, kept: the task takes `sms` itself.
   store::InboundSms facts;
   facts.text = sms.binary ? std::string() : sms.text;
@@ -199,9 +200,7 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
     }
   } catch (const std::exception& e) {
     log::error("intake: storing a message failed",
-               {{"link", link},
-                {"msisdn", sms::mask_msisdn(sms::normalize_msisdn(message.source.addr))},
-                {"error", e.what()}});
+               {{"link", link}, {"msisdn", msisdn}, {"error", e.what()}});
   }
   if (!filed) {
     if (m_handover.release) {
@@ -218,7 +217,6 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   }
   const auto kind = mo_kind(facts, result, policy->intake);
   m_metrics.mo(link, kind);
-  const auto msisdn = sms::mask_msisdn(sms::normalize_msisdn(message.source.addr));
   if (result.redelivery) {
     log::info("intake: redelivered an MO already stored; acknowledged again",
               {{"link", link}, {"msisdn", msisdn}});
