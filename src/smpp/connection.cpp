@@ -50,20 +50,22 @@ Connection::Connection(Session& session, BindMode mode)
   m_window_wake.expires_at(std::chrono::steady_clock::time_point::max());
 }
 
+std::string Connection::event_line(std::string_view event, log::Fields fields) const {
+  return log::format_event(event,
+                           {{"link", m_session.m_config.name}, {"bind", bind_mode_name(m_mode)}}) +
+         log::format_fields(fields);
+}
+
 void Connection::log_event(log::Level level, std::string_view event, log::Fields fields) const {
   if (log::enabled(level)) {
-    log::write_escaped(level, log::format_event(event, {{"link", m_session.m_config.name},
-                                                        {"bind", bind_mode_name(m_mode)}}) +
-                                  log::format_fields(fields));
+    log::write_escaped(level, event_line(event, fields));
   }
 }
 
 void Connection::fault(std::string_view event, std::string error, log::Fields fields) {
   if (log::enabled(log::Level::warning)) {
     log::write_escaped(log::Level::warning,
-                       log::format_event(event, {{"link", m_session.m_config.name},
-                                                 {"bind", bind_mode_name(m_mode)}}) +
-                           log::format_fields(fields) + log::format_fields({{"error", error}}));
+                       event_line(event, fields) + log::format_fields({{"error", error}}));
   }
   m_session.note_error(std::move(error));
 }
@@ -589,12 +591,10 @@ void Connection::send_nack(std::uint32_t sequence, std::uint32_t status) {
 void Connection::count_written(const std::deque<std::vector<std::uint8_t>>& frames) const {
   // Counted as the SMSC sees them: once on the wire, answered or not.
   for (const auto& frame : frames) {
-    if (frame.size() >= 8) {
-      const std::uint32_t id = (std::uint32_t{frame[4]} << 24) | (std::uint32_t{frame[5]} << 16) |
-                               (std::uint32_t{frame[6]} << 8) | std::uint32_t{frame[7]};
-      if (id == command_id::submit_sm) {
-        m_session.m_metrics.submit_sm_sent();
-      }
+    if (frame.size() >= k_header_length &&
+        header_fields(std::span<const std::uint8_t, k_header_length>(frame.data(), k_header_length))
+                .command_id == command_id::submit_sm) {
+      m_session.m_metrics.submit_sm_sent();
     }
   }
 }

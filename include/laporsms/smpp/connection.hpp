@@ -78,7 +78,10 @@ private:
   void send_nack(std::uint32_t sequence, std::uint32_t status);
   // Counts the submit_sm among `frames`, just written to the socket.
   void count_written(const std::deque<std::vector<std::uint8_t>>& frames) const;
-  // One log line about this connection: its link and bind, then `fields`.
+  // The text of a log line about this connection: `event`, its link and
+  // bind, then `fields`.
+  std::string event_line(std::string_view event, log::Fields fields) const;
+  // One log line about this connection, as event_line.
   void log_event(log::Level level, std::string_view event, log::Fields fields) const;
   // A fault: logged (warning) as above with `error` last, and kept as the
   // link's last error for `laporctl status`.
