@@ -144,10 +144,6 @@ std::string format_fields(Fields fields) {
   return out;
 }
 
-void write(Level level, std::string_view message) {
-  write_escaped(level, escape_control(message));
-}
-
 void write_escaped(Level level, std::string_view message) {
   std::string line;
   if (g_journal) {

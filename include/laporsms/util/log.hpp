@@ -24,10 +24,8 @@ void set_level(Level level);
 Level level_from_string(std::string_view name);
 bool enabled(Level level);
 
-// Writes one line (thread-safe; a single write(2) per line), its control
-// characters escaped.
-void write(Level level, std::string_view message);
-// Writes one line whose text is escaped already (what format_event makes).
+// Writes one line (thread-safe; a single write(2) per line) whose text is
+// escaped already: what format_event makes.
 void write_escaped(Level level, std::string_view text);
 
 // `text` with every control character (below 0x20, and DEL) written as \n,
