@@ -11,6 +11,25 @@
 
 namespace laporsms::store {
 
+namespace {
+
+// The batch's error for one task: an exception object of its own, so that no
+// two threads ever share one (its reference count lives in libstdc++, whose
+// atomics ThreadSanitizer cannot see).
+std::exception_ptr own_copy(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const SqliteError& e) {
+    return std::make_exception_ptr(SqliteError(e.code(), std::string(e.what())));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(std::runtime_error(std::string(e.what())));
+  } catch (...) {
+    return std::make_exception_ptr(std::runtime_error("unknown error in a store batch"));
+  }
+}
+
+} // namespace
+
 Store::Store(StoreOptions options) : m_options(std::move(options)) {
   m_db = std::make_unique<Connection>(m_options.path, OpenMode::read_write_create, m_options.vfs);
   // WAL lets laporctl and the status poller read while we write; with
@@ -97,24 +116,58 @@ StoreStats Store::stats() const {
           .failed_commits = m_failed_commits.load(),
           .isolated_batches = m_isolated_batches.load(),
           .checkpoints = m_checkpointer ? m_checkpointer->checkpoints() : 0,
-          .writer_checkpoints = m_writer_checkpoints.load()};
+          .writer_checkpoints = m_writer_checkpoints.load(),
+          .deliveries = m_deliveries.load()};
 }
 
 void Store::enqueue(std::unique_ptr<Work> task) {
-  Work* refused = nullptr;
   {
     std::lock_guard lock(m_mutex);
-    if (m_stopping) {
-      refused = task.get(); // nobody would ever run it
-    } else {
+    if (!m_stopping) {
       m_queue.push_back(std::move(task));
     }
   }
-  if (refused != nullptr) {
-    refused->complete(std::make_exception_ptr(StoreStopped{}));
+  if (task) { // refused: nobody would ever run it
+    task->error = std::make_exception_ptr(StoreStopped{});
+    std::deque<std::unique_ptr<Work>> refused;
+    refused.push_back(std::move(task));
+    deliver(refused, nullptr);
     return;
   }
   m_wake.notify_one();
+}
+
+void Store::deliver(std::deque<std::unique_ptr<Work>>& batch,
+                    const std::exception_ptr& batch_error) {
+  const auto post = [this](asio::any_io_executor ex, // a copy: the tasks may be gone first
+                           std::vector<std::unique_ptr<Work>> tasks) {
+    m_deliveries.fetch_add(1);
+    // The tasks are destroyed on the io thread too, with what they captured.
+    asio::post(ex, [tasks = std::move(tasks)]() mutable {
+      for (auto& task : tasks) {
+        task->resume();
+      }
+    });
+  };
+  std::vector<std::unique_ptr<Work>> group;
+  const asio::any_io_executor* group_ex = nullptr;
+  for (auto& task : batch) {
+    // Moved, never copied: the writer keeps no reference to what it hands over.
+    task->settle(batch_error ? own_copy(batch_error) : std::move(task->error));
+    const auto* ex = task->executor();
+    if (ex == nullptr) {
+      continue; // its caller blocks on the writer and woke in settle()
+    }
+    if (group_ex != nullptr && *ex != *group_ex) {
+      post(*group_ex, std::move(group));
+      group.clear();
+    }
+    group_ex = ex;
+    group.push_back(std::move(task));
+  }
+  if (!group.empty()) {
+    post(*group_ex, std::move(group));
+  }
 }
 
 void Store::writer_main() {
@@ -183,21 +236,6 @@ void Store::finish_wal_cycle() {
 }
 
 namespace {
-
-// The batch's error for one task: an exception object of its own, so that no
-// two threads ever share one (its reference count lives in libstdc++, whose
-// atomics ThreadSanitizer cannot see).
-std::exception_ptr own_copy(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const SqliteError& e) {
-    return std::make_exception_ptr(SqliteError(e.code(), std::string(e.what())));
-  } catch (const std::exception& e) {
-    return std::make_exception_ptr(std::runtime_error(std::string(e.what())));
-  } catch (...) {
-    return std::make_exception_ptr(std::runtime_error("unknown error in a store batch"));
-  }
-}
 
 // Set on the writer thread (each store has its own) when SQLite met an I/O
 // error. After a failed write-back the kernel may keep pages of the WAL in
@@ -370,10 +408,7 @@ void Store::run_batch(std::deque<std::unique_ptr<Work>>& batch) {
     }
   }
   m_tasks.fetch_add(batch.size());
-  for (auto& task : batch) {
-    // Moved, never copied: the writer keeps no reference to what it hands over.
-    task->complete(batch_error ? own_copy(batch_error) : std::move(task->error));
-  }
+  deliver(batch, batch_error);
 }
 
 namespace {

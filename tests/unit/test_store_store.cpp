@@ -239,6 +239,9 @@ TEST_SUITE("store::Store") {
     CHECK(count_committed(store.path()) == 40);
     // No task failed: the fast path, one transaction without a savepoint each.
     CHECK(after.isolated_batches == before.isolated_batches);
+    // The forty callers resume in one post to the io thread (the gate's
+    // caller blocks, so its result needs none).
+    CHECK(after.deliveries - before.deliveries == 1);
   }
 
   TEST_CASE("a batch of 'written' tasks commits without fsync; one 'fsynced' task makes it fsync") {

@@ -1,7 +1,8 @@
 // The store's write side: one SQLite connection owned by one thread. The
 // network side hands it work as functions and co_awaits their results;
 // whatever is queued together runs in one transaction (group commit), and
-// every result is delivered only after the COMMIT that made it durable.
+// every result is delivered only after the COMMIT that made it durable, the
+// whole batch's results in one post to the io thread.
 #pragma once
 
 #include <laporsms/store/sqlite.hpp>
@@ -77,6 +78,7 @@ struct StoreStats {
   std::uint64_t isolated_batches = 0;   // run again task by task after a task failed
   std::uint64_t checkpoints = 0;        // passive checkpoints run off the writer thread
   std::uint64_t writer_checkpoints = 0; // WAL cycles the writer completed (every frame copied)
+  std::uint64_t deliveries = 0;         // posts that resumed a batch's callers
 };
 
 class Store {
@@ -126,12 +128,21 @@ private:
   struct Work {
     virtual ~Work() = default;
     virtual void run(Connection& db) = 0;
-    virtual void complete(std::exception_ptr error) = 0;
+    // On the writer thread, once the task's transaction ended: its outcome
+    // (null when it committed). A caller blocked on the writer wakes here.
+    virtual void settle(std::exception_ptr error) = 0;
+    // Where a co_awaiting caller resumes (null for a blocked one), and what
+    // resumes it there, after settle().
+    virtual const asio::any_io_executor* executor() const { return nullptr; }
+    virtual void resume() {}
     std::exception_ptr error;
     Durability durability = Durability::fsynced;
   };
 
   void enqueue(std::unique_ptr<Work> work);
+  // Settles every task of `batch` and resumes their callers: one post per
+  // executor in a row (the io thread, nearly always one), not one per task.
+  void deliver(std::deque<std::unique_ptr<Work>>& batch, const std::exception_ptr& batch_error);
   void writer_main();
   void run_batch(std::deque<std::unique_ptr<Work>>& batch);
   // Runs the batch again in one transaction with a savepoint per task, after
@@ -161,6 +172,7 @@ private:
   std::atomic<std::uint64_t> m_failed_commits{0};
   std::atomic<std::uint64_t> m_isolated_batches{0};
   std::atomic<std::uint64_t> m_writer_checkpoints{0};
+  std::atomic<std::uint64_t> m_deliveries{0};
   std::unique_ptr<WalCheckpointer> m_checkpointer;
   std::thread m_thread;
 };
@@ -184,17 +196,19 @@ auto Store::execute(F fn, Durability durability)
               : fn(std::move(task_fn)), handler(std::move(h)),
                 ex(asio::get_associated_executor(handler)) {}
           void run(Connection& db) override { result = fn(db); }
-          void complete(std::exception_ptr err) override {
+          void settle(std::exception_ptr err) override {
             if (err) {
               result = R{};
             }
-            asio::post(ex, [h = std::move(handler), err = std::move(err),
-                            r = std::move(result)]() mutable { std::move(h)(err, std::move(r)); });
+            outcome = std::move(err);
           }
+          const asio::any_io_executor* executor() const override { return &ex; }
+          void resume() override { std::move(handler)(std::move(outcome), std::move(result)); }
           F fn;
           Handler handler;
-          asio::associated_executor_t<Handler> ex;
+          asio::any_io_executor ex;
           R result{};
+          std::exception_ptr outcome;
         };
         auto task = std::make_unique<CoTask>(std::move(f), std::move(handler));
         task->durability = durability;
@@ -209,7 +223,7 @@ template <typename F> auto Store::execute_blocking(F fn) -> std::invoke_result_t
   struct BlockingTask final : Work {
     explicit BlockingTask(F f) : fn(std::move(f)) {}
     void run(Connection& db) override { result.emplace(fn(db)); }
-    void complete(std::exception_ptr err) override {
+    void settle(std::exception_ptr err) override {
       std::lock_guard lock(mutex);
       // Moved: the writer must hold no reference once the caller wakes, or
       // the exception is freed on the writer's side after the caller read it
@@ -227,12 +241,12 @@ template <typename F> auto Store::execute_blocking(F fn) -> std::invoke_result_t
   };
   auto task = std::make_unique<BlockingTask>(std::move(fn));
   auto* raw = task.get();
-  // The task object must outlive complete(): keep ownership here and give
+  // The task object must outlive settle(): keep ownership here and give
   // the queue a forwarding shell.
   struct Shell final : Work {
     explicit Shell(BlockingTask* t) : target(t) {}
     void run(Connection& db) override { target->run(db); }
-    void complete(std::exception_ptr err) override { target->complete(std::move(err)); }
+    void settle(std::exception_ptr err) override { target->settle(std::move(err)); }
     BlockingTask* target;
   };
   enqueue(std::make_unique<Shell>(raw));
