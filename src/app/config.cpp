@@ -1029,7 +1029,7 @@ void read_reports(const Section& s, ReportsConfig& reports) {
   });
 }
 
-void read_keywords(const Section& s, KeywordsConfig& keywords) {
+void read_keywords(const Section& s, sms::Keywords& keywords) {
   struct List {
     std::string_view key;
     std::vector<std::string>* words;
@@ -1077,21 +1077,25 @@ void read_limits(const Section& s, LimitsConfig& limits) {
 
 struct ReplySpec {
   std::string_view name;
-  std::string RepliesConfig::*field;
+  std::string store::ReplyTemplates::*field;
   std::vector<std::string_view> placeholders;
 };
 
 const std::vector<ReplySpec>& reply_specs() {
   static const std::vector<ReplySpec> specs{
-      {"received", &RepliesConfig::received, {"ref"}},
-      {"forwarded", &RepliesConfig::forwarded, {"ref", "tracking_id"}},
-      {"status_changed", &RepliesConfig::status_changed, {"tracking_id", "status", "note", "ref"}},
-      {"status_reply", &RepliesConfig::status_reply, {"ref", "tracking_id", "status", "updated"}},
-      {"help", &RepliesConfig::help, {}},
-      {"empty_report", &RepliesConfig::empty_report, {}},
-      {"unknown_ref", &RepliesConfig::unknown_ref, {"ref"}},
-      {"rate_limited", &RepliesConfig::rate_limited, {}},
-      {"failed", &RepliesConfig::failed, {"ref"}},
+      {"received", &store::ReplyTemplates::received, {"ref"}},
+      {"forwarded", &store::ReplyTemplates::forwarded, {"ref", "tracking_id"}},
+      {"status_changed",
+       &store::ReplyTemplates::status_changed,
+       {"tracking_id", "status", "note", "ref"}},
+      {"status_reply",
+       &store::ReplyTemplates::status_reply,
+       {"ref", "tracking_id", "status", "updated"}},
+      {"help", &store::ReplyTemplates::help, {}},
+      {"empty_report", &store::ReplyTemplates::empty_report, {}},
+      {"unknown_ref", &store::ReplyTemplates::unknown_ref, {"ref"}},
+      {"rate_limited", &store::ReplyTemplates::rate_limited, {}},
+      {"failed", &store::ReplyTemplates::failed, {"ref"}},
   };
   return specs;
 }
@@ -1118,7 +1122,7 @@ void check_placeholders(const Section& s, const ReplySpec& spec, std::string_vie
   }
 }
 
-void read_replies(const Section& s, RepliesConfig& replies) {
+void read_replies(const Section& s, store::ReplyTemplates& replies) {
   for (const auto& spec : reply_specs()) {
     s.check(spec.name, [&] {
       auto text = s.text(spec.name);
@@ -1377,6 +1381,27 @@ std::filesystem::path resolve_config_path(const std::optional<std::filesystem::p
     return from_env;
   }
   return "/etc/laporsms/laporsmsd.toml";
+}
+
+store::IntakePolicy intake_policy(const Config& config) {
+  store::IntakePolicy policy;
+  policy.keywords = config.keywords;
+  policy.replies = config.replies;
+  policy.redelivery_window_ms = config.limits.redelivery_window.count();
+  for (const auto& link : config.smsc) {
+    if (link.redelivery_horizon) {
+      policy.redelivery_horizon_ms[link.name] = link.redelivery_horizon->count();
+    }
+  }
+  policy.concat_timeout_ms = config.limits.concat_timeout.count();
+  policy.ref_prefix = config.reports.ref_prefix;
+  policy.min_report_chars = config.limits.min_report_chars;
+  policy.max_reports_per_sender = config.limits.max_reports_per_sender;
+  policy.sender_window_ms = config.limits.sender_window.count();
+  policy.reply_to_short_numbers = config.limits.reply_to_short_numbers;
+  policy.default_rahasia = config.upstream.rahasia;
+  policy.default_anonim = config.upstream.anonim;
+  return policy;
 }
 
 std::string_view to_string(SmscConfig::BindKind bind) {

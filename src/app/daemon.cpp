@@ -2,16 +2,14 @@
 #include <laporsms/app/daemon.hpp>
 #include <laporsms/app/metrics.hpp>
 #include <laporsms/relay/forwarder.hpp>
+#include <laporsms/relay/housekeeping.hpp>
 #include <laporsms/relay/inbound.hpp>
 #include <laporsms/relay/outbox.hpp>
+#include <laporsms/relay/routes.hpp>
 #include <laporsms/relay/status_poller.hpp>
 #include <laporsms/smpp/session.hpp>
-#include <laporsms/sms/msisdn.hpp>
-#include <laporsms/store/doubt.hpp>
-#include <laporsms/store/intake.hpp>
 #include <laporsms/store/operator.hpp>
 #include <laporsms/store/recovery.hpp>
-#include <laporsms/store/retention.hpp>
 #include <laporsms/store/store.hpp>
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/instance_lock.hpp>
@@ -20,7 +18,6 @@
 #include <systemd/sd-daemon.h>
 
 #include <deque>
-#include <map>
 #include <memory>
 
 namespace laporsms::app {
@@ -29,33 +26,8 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-store::ReplyTemplates to_templates(const RepliesConfig& r) {
-  return {r.received,     r.forwarded,   r.status_changed, r.status_reply, r.help,
-          r.empty_report, r.unknown_ref, r.rate_limited,   r.failed};
-}
-
 std::shared_ptr<const relay::RuntimePolicy> make_policy(const Config& config) {
-  auto policy = std::make_shared<relay::RuntimePolicy>();
-  auto& intake = policy->intake;
-  intake.keywords.report = config.keywords.report;
-  intake.keywords.status = config.keywords.status;
-  intake.keywords.help = config.keywords.help;
-  intake.redelivery_window_ms = config.limits.redelivery_window.count();
-  for (const auto& link : config.smsc) {
-    if (link.redelivery_horizon) {
-      intake.redelivery_horizon_ms[link.name] = link.redelivery_horizon->count();
-    }
-  }
-  intake.concat_timeout_ms = config.limits.concat_timeout.count();
-  intake.ref_prefix = config.reports.ref_prefix;
-  intake.min_report_chars = config.limits.min_report_chars;
-  intake.max_reports_per_sender = config.limits.max_reports_per_sender;
-  intake.sender_window_ms = config.limits.sender_window.count();
-  intake.reply_to_short_numbers = config.limits.reply_to_short_numbers;
-  intake.default_rahasia = config.upstream.rahasia;
-  intake.default_anonim = config.upstream.anonim;
-  intake.replies = to_templates(config.replies);
-  return policy;
+  return std::make_shared<const relay::RuntimePolicy>(relay::RuntimePolicy{intake_policy(config)});
 }
 
 smpp::SessionConfig to_session_config(const SmscConfig& c) {
@@ -148,58 +120,19 @@ public:
         m_io.get_executor(), m_store, m_http, *m_adapter,
         relay::ForwarderOptions{config.upstream.concurrency, config.upstream.retry_min,
                                 config.upstream.retry_max, config.upstream.give_up_after},
-        [this] { return replies(); },
-        relay::Forwarder::ReplyHandover{
-            [this](const std::string& link) { return reserve_reply(link); },
-            [this](const std::string& link, std::optional<store::OutboundItem> reply,
-                   bool reserved) { reply_queued(link, std::move(reply), reserved); }},
+        [this] { return replies(); }, m_routes.reply_handover(),
         metrics::UpstreamMetrics(m_metrics));
+    m_routes.set_forwarder(*m_forwarder);
     if (m_adapter->supports_status()) {
       m_poller = std::make_unique<relay::StatusPoller>(
           m_io.get_executor(), m_store, m_http, *m_adapter, config.upstream.poll_interval,
           config.upstream.concurrency, [this] { return replies(); },
-          [this](const std::string& link) { wake_outbox(link); },
+          [this](const std::string& link) { m_routes.wake_outbox(link); },
           metrics::UpstreamMetrics(m_metrics));
     }
-    relay::IntakeHandover handover;
-    handover.reserve_job = [this] { return m_forwarder->reserve(); };
-    handover.reserve_reply = [this](const std::string& link) { return reserve_reply(link); };
-    handover.release = [this](const std::string& link, relay::IntakeHandover::Reserved reserved) {
-      if (reserved.job) {
-        m_forwarder->release();
-      }
-      if (reserved.reply) {
-        reply_queued(link, std::nullopt, true);
-      }
-    };
-    handover.stored = [this](const std::string& link, store::IntakeResult& result,
-                             relay::IntakeHandover::Reserved reserved) {
-      m_inbound_minute.add(util::now_ms());
-      // The reply stored claimed for the room reserved; any other waits in
-      // the queue.
-      std::optional<store::OutboundItem> reply;
-      if (!result.replies.empty()) {
-        reply = std::move(result.replies.front());
-      }
-      const bool queued_more = result.replies_queued > static_cast<int>(result.replies.size());
-      hand_over_reply(link, std::move(reply), reserved.reply);
-      if (queued_more) {
-        wake_outbox(link);
-      }
-      if (result.job) {
-        result.job->replies_handed_over = !queued_more;
-        m_forwarder->take(std::move(*result.job));
-      } else {
-        if (reserved.job) {
-          m_forwarder->release();
-        }
-        if (result.job_queued) {
-          m_forwarder->wake();
-        }
-      }
-    };
     m_inbound = std::make_unique<relay::InboundHandler>(
-        m_store, [this] { return m_policy; }, std::move(handover),
+        m_store, [this] { return m_policy; },
+        m_routes.intake_handover([this] { m_inbound_minute.add(util::now_ms()); }),
         metrics::IntakeMetrics(m_metrics));
     for (const auto& smsc : config.smsc) {
       auto link = std::make_unique<Link>();
@@ -216,10 +149,11 @@ public:
           m_io.get_executor(), m_store, *link->session,
           relay::OutboxOptions{smsc.source_addr, smsc.source_addr_ton, smsc.source_addr_npi,
                                smsc.reply_max_age},
-          [this, name] { return down_links_falling_back_to(name); },
+          [this, name] { return m_routes.down_links_falling_back_to(name); },
           metrics::LinkMetrics(m_metrics, name));
       m_links.push_back(std::move(link));
     }
+    relay::HousekeepingOptions housekeeping;
     for (auto& link : m_links) {
       auto* outbox = link->outbox.get();
       const auto fallback = link->config.fallback;
@@ -227,10 +161,23 @@ public:
       link->session->set_on_down([this, fallback] {
         // Its replies may now leave through the fallback link.
         if (!fallback.empty()) {
-          wake_outbox(fallback);
+          m_routes.wake_outbox(fallback);
         }
       });
+      m_routes.add_link({link->config.name, link->config.fallback, link->session.get(), outbox});
+      housekeeping.links.push_back(
+          {link->config.name, link->config.unknown_resend_after, link->config.reply_max_age});
     }
+    housekeeping.retention = {config.store.retention.count(), config.store.blank_text_after.count(),
+                              500};
+    m_housekeeping = std::make_unique<relay::Housekeeping>(
+        m_io.get_executor(), m_store, [this] { return m_policy; }, std::move(housekeeping),
+        relay::Housekeeping::Wakes{
+            [this] {
+              m_routes.wake_all_outboxes();
+              m_routes.wake_forwarder();
+            },
+            [this](const std::string& link) { m_routes.wake_outbox(link); }});
     m_control = std::make_unique<ControlServer>(
         m_io.get_executor(), config.control.socket,
         [this](const json& request) { return handle_control(request); });
@@ -263,9 +210,7 @@ public:
     if (m_poller) {
       asio::co_spawn(ex, m_poller->run(), asio::detached);
     }
-    asio::co_spawn(ex, sweep_incomplete_messages(), asio::detached);
-    asio::co_spawn(ex, prune_old_rows(), asio::detached);
-    asio::co_spawn(ex, judge_replies_in_doubt(), asio::detached);
+    m_housekeeping->start();
     asio::co_spawn(ex, m_control->run(), asio::detached);
     if (m_metrics_exporter) {
       asio::co_spawn(ex, m_metrics_exporter->run(), asio::detached);
@@ -320,84 +265,6 @@ private:
   // holds them keeps the whole snapshot alive across a reload.
   std::shared_ptr<const store::ReplyTemplates> replies() const {
     return {m_policy, &m_policy->intake.replies};
-  }
-
-  relay::OutboxSender* outbox_of(const std::string& link) {
-    for (auto& l : m_links) {
-      if (l->config.name == link) {
-        return l->outbox.get();
-      }
-    }
-    return nullptr;
-  }
-
-  // Room in the outbox of `link` for a reply about to be queued.
-  bool reserve_reply(const std::string& link) {
-    auto* outbox = outbox_of(link);
-    return outbox != nullptr && outbox->reserve();
-  }
-
-  // The reply stored claimed for the room reserved in the outbox of `link`
-  // goes straight to it; with none, the room goes back. Whether one went.
-  bool hand_over_reply(const std::string& link, std::optional<store::OutboundItem> reply,
-                       bool reserved) {
-    auto* outbox = reserved ? outbox_of(link) : nullptr;
-    if (outbox == nullptr) {
-      return false;
-    }
-    if (reply) {
-      outbox->take(std::move(*reply));
-      return true;
-    }
-    outbox->release();
-    return false;
-  }
-
-  // A reply was queued on `link`: handed over, or the outboxes that may
-  // carry the queue look.
-  void reply_queued(const std::string& link, std::optional<store::OutboundItem> reply,
-                    bool reserved) {
-    if (!hand_over_reply(link, std::move(reply), reserved)) {
-      wake_outbox(link);
-    }
-  }
-
-  void wake_outbox(const std::string& link) {
-    for (auto& l : m_links) {
-      if (l->config.name == link) {
-        l->outbox->wake();
-      } else if (l->config.name == fallback_of(link) && !transmits(link)) {
-        l->outbox->wake(); // it carries `link`'s replies while `link` is down
-      }
-    }
-  }
-
-  std::string fallback_of(const std::string& link) const {
-    for (const auto& l : m_links) {
-      if (l->config.name == link) {
-        return l->config.fallback;
-      }
-    }
-    return {};
-  }
-
-  bool transmits(const std::string& link) const {
-    for (const auto& l : m_links) {
-      if (l->config.name == link) {
-        return l->session->can_transmit();
-      }
-    }
-    return false;
-  }
-
-  std::vector<std::string> down_links_falling_back_to(const std::string& name) const {
-    std::vector<std::string> names;
-    for (const auto& l : m_links) {
-      if (l->config.fallback == name && !l->session->can_transmit()) {
-        names.push_back(l->config.name);
-      }
-    }
-    return names;
   }
 
   void wait_for_reload() {
@@ -464,151 +331,11 @@ private:
     }
   }
 
-  // Files long SMS whose missing parts never came (concat_timeout).
-  awaitable<void> sweep_incomplete_messages() {
-    const auto period =
-        std::clamp<std::chrono::milliseconds>(m_config.limits.concat_timeout / 4, 1s, 30s);
-    asio::steady_timer timer(m_io);
-    while (!m_stopping) {
-      timer.expires_after(period);
-      boost::system::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-      if (m_stopping) {
-        break;
-      }
-      const auto policy = m_policy;
-      auto sweep = [policy](store::Connection& db) {
-        return store::file_expired_parts(db, util::now_ms(), policy->intake);
-      };
-      int filed = 0;
-      try {
-        filed = co_await m_store.execute(std::move(sweep));
-      } catch (const std::exception& e) {
-        log::error("intake: cannot file incomplete long SMS", {{"error", e.what()}});
-      }
-      if (filed > 0) {
-        log::warn(
-            "intake: filed long SMS with parts missing",
-            {{"count", filed}, {"concat_timeout_ms", m_config.limits.concat_timeout.count()}});
-        for (auto& link : m_links) {
-          link->outbox->wake();
-        }
-        m_forwarder->wake();
-      }
-    }
-  }
-
-  // Replies whose submit_sm got no response: settled by a later receipt, or
-  // sent once more when receipts flow for later replies but not for them.
-  awaitable<void> judge_replies_in_doubt() {
-    auto period = 60'000ms;
-    for (const auto& link : m_links) {
-      if (link->config.unknown_resend_after > 0ms) {
-        period = std::min<std::chrono::milliseconds>(period, link->config.unknown_resend_after / 4);
-      }
-    }
-    period = std::max<std::chrono::milliseconds>(period, 1s);
-    asio::steady_timer timer(m_io);
-    while (!m_stopping) {
-      timer.expires_after(period);
-      boost::system::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-      for (auto& link : m_links) {
-        if (m_stopping || link->config.unknown_resend_after <= 0ms) {
-          continue;
-        }
-        const auto now = util::now_ms();
-        store::DoubtPolicy policy;
-        policy.judge_after_ms = link->config.unknown_resend_after.count();
-        policy.created_after = now - link->config.reply_max_age.count();
-        policy.settle_ms = std::min<std::int64_t>(policy.settle_ms, policy.judge_after_ms / 2);
-        auto judge = [name = link->config.name, policy](store::Connection& db) {
-          return store::resolve_in_doubt(db, name, util::now_ms(), policy);
-        };
-        store::DoubtResult result;
-        try {
-          result = co_await m_store.execute(std::move(judge));
-        } catch (const std::exception& e) {
-          log::error("outbox: cannot judge replies in doubt",
-                     {{"link", link->config.name}, {"error", e.what()}});
-          continue;
-        }
-        for (const auto& found : result.found_receipt) {
-          log::info("outbox: a reply in doubt got its delivery receipt; not sent again",
-                    {{"link", link->config.name},
-                     {"reply", found.outbound_id},
-                     {"msisdn", sms::mask_msisdn(found.msisdn)},
-                     {"receipt", found.state}});
-        }
-        for (const auto& partly : result.found_part) {
-          log::warn("outbox: a reply in doubt got receipts for some of its parts only; left "
-                    "unknown for an operator (laporctl resend)",
-                    {{"link", link->config.name},
-                     {"reply", partly.outbound_id},
-                     {"msisdn", sms::mask_msisdn(partly.msisdn)}});
-        }
-        for (const auto& resent : result.resent) {
-          log::warn("outbox: a reply in doubt got no receipt while a later reply to the same "
-                    "number was delivered; sending it again",
-                    {{"link", link->config.name},
-                     {"reply", resent.outbound_id},
-                     {"msisdn", sms::mask_msisdn(resent.msisdn)}});
-        }
-        if (result.given_up > 0) {
-          log::warn("outbox: replies still in doubt after reply_max_age; left unknown for an "
-                    "operator (laporctl resend)",
-                    {{"link", link->config.name}, {"count", result.given_up}});
-        }
-        if (!result.resent.empty()) {
-          link->outbox->wake();
-        }
-      }
-    }
-  }
-
-  // Retention: a few small transactions a minute, never one long one.
-  awaitable<void> prune_old_rows() {
-    const store::RetentionPolicy policy{m_config.store.retention.count(),
-                                        m_config.store.blank_text_after.count(), 500};
-    asio::steady_timer timer(m_io);
-    while (!m_stopping) {
-      timer.expires_after(60s);
-      boost::system::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-      store::RetentionResult total;
-      for (int round = 0; round < 20 && !m_stopping; ++round) {
-        auto prune = [policy](store::Connection& db) {
-          return store::prune_once(db, util::now_ms(), policy);
-        };
-        store::RetentionResult batch;
-        try {
-          batch = co_await m_store.execute(std::move(prune));
-        } catch (const std::exception& e) {
-          log::warn("retention: pruning failed; trying again next round", {{"error", e.what()}});
-          break;
-        }
-        total.replies_pruned += batch.replies_pruned;
-        total.reports_pruned += batch.reports_pruned;
-        total.reports_blanked += batch.reports_blanked;
-        total.scraps_pruned += batch.scraps_pruned;
-        if (batch.total() < policy.batch) {
-          break;
-        }
-      }
-      if (total.total() > 0) {
-        log::info("retention: old rows pruned",
-                  {{"sms_rows", total.replies_pruned + total.scraps_pruned},
-                   {"closed_reports", total.reports_pruned},
-                   {"texts_blanked", total.reports_blanked}});
-      }
-    }
-  }
-
   awaitable<void> shutdown() {
-    m_stopping = true;
     sd_notify(0, "STOPPING=1");
     const auto grace = m_config.daemon.shutdown_grace;
     m_control->stop();
+    m_housekeeping->stop();
     // Stop reading new SMS first: what arrives now is answered with a
     // temporary error and stays with the SMSC until the next start.
     for (auto& link : m_links) {
@@ -679,7 +406,7 @@ private:
     if (request.value("failed", false)) {
       auto requeue = [now](store::Connection& db) { return store::retry_failed_reports(db, now); };
       const int n = co_await m_store.execute(std::move(requeue));
-      m_forwarder->wake();
+      m_routes.wake_forwarder();
       co_return json{
           {"ok", true}, {"requeued", n}, {"message", fmt::format("{} report(s) requeued", n)}};
     }
@@ -713,9 +440,7 @@ private:
     if (!queued) {
       co_return json{{"ok", false}, {"error", "no report " + key + " with a reply to resend"}};
     }
-    for (auto& link : m_links) {
-      link->outbox->wake();
-    }
+    m_routes.wake_all_outboxes();
     log::info("control: an operator queued a report's last reply again", {{"ref", key}});
     co_return json{{"ok", true}, {"message", "reply for " + key + " queued again"}};
   }
@@ -770,6 +495,8 @@ private:
   std::unique_ptr<relay::StatusPoller> m_poller; // only when the adapter reads status back
   std::unique_ptr<relay::InboundHandler> m_inbound;
   std::vector<std::unique_ptr<Link>> m_links;
+  relay::Routes m_routes; // between the stages above
+  std::unique_ptr<relay::Housekeeping> m_housekeeping;
   std::unique_ptr<ControlServer> m_control;
   std::unique_ptr<MetricsExporter> m_metrics_exporter; // reads the parts above
   asio::signal_set m_signals;
@@ -777,7 +504,6 @@ private:
   asio::steady_timer m_watchdog;
   std::chrono::microseconds m_watchdog_interval{0};
   MinuteCounter m_inbound_minute;
-  bool m_stopping = false;
 };
 
 } // namespace

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <laporsms/sms/charset.hpp>
+#include <laporsms/sms/command.hpp>
+#include <laporsms/store/records.hpp>
 
 #include <tl/expected.hpp>
 
@@ -105,16 +107,6 @@ struct ReportsConfig {
   bool operator==(const ReportsConfig&) const = default;
 };
 
-// Keywords as written in the file; matching is case-insensitive. A keyword
-// belongs to one list only.
-struct KeywordsConfig {
-  std::vector<std::string> report{"LAPORYAI"};
-  std::vector<std::string> status{"CEK", "STATUS"};
-  std::vector<std::string> help{"INFO", "BANTUAN", "HELP"};
-
-  bool operator==(const KeywordsConfig&) const = default;
-};
-
 struct LimitsConfig {
   unsigned max_reports_per_sender = 5; // per sender_window; more are stored but not forwarded
   std::chrono::milliseconds sender_window{std::chrono::hours(1)};
@@ -130,31 +122,6 @@ struct LimitsConfig {
   bool reply_to_short_numbers = false;
 
   bool operator==(const LimitsConfig&) const = default;
-};
-
-// Reply templates. Each uses only its own placeholders, checked at load:
-// received {ref}; forwarded {ref} {tracking_id}; status_changed {tracking_id}
-// {status} {note} {ref}; status_reply {ref} {tracking_id} {status} {updated};
-// unknown_ref {ref}; failed {ref}; help, empty_report and rate_limited none.
-struct RepliesConfig {
-  std::string received = "Terima kasih, laporan Anda kami terima dengan nomor {ref}. Kami "
-                         "teruskan ke LAPOR! dan kabari Anda via SMS.";
-  std::string forwarded = "Laporan {ref} sudah masuk LAPOR! dengan Tracking ID #{tracking_id}. "
-                          "Pantau: lapor.go.id/pengaduan/{tracking_id} atau SMS CEK "
-                          "{tracking_id} ke 1708.";
-  std::string status_changed = "Laporan #{tracking_id}: {status}. {note}";
-  std::string status_reply = "Laporan {ref} (#{tracking_id}): {status}, diperbarui {updated}.";
-  std::string help = "Format: LAPORYAI spasi isi laporan, kirim ke 1708. Cek status: CEK spasi "
-                     "nomor laporan.";
-  std::string empty_report =
-      "Isi laporan belum ada. Ketik LAPORYAI spasi isi laporan, kirim ke 1708.";
-  std::string unknown_ref = "Nomor laporan {ref} tidak ditemukan. Periksa kembali nomornya.";
-  std::string rate_limited = "Laporan Anda sudah banyak dalam 1 jam terakhir. Laporan berikutnya "
-                             "kami simpan untuk diperiksa petugas.";
-  std::string failed = "Maaf, laporan {ref} belum dapat diteruskan ke LAPOR!. Petugas kami akan "
-                       "menindaklanjuti.";
-
-  bool operator==(const RepliesConfig&) const = default;
 };
 
 struct ControlConfig {
@@ -181,9 +148,9 @@ struct Config {
   StoreConfig store;
   UpstreamConfig upstream;
   ReportsConfig reports;
-  KeywordsConfig keywords;
+  sms::Keywords keywords; // matching is case-insensitive; a keyword belongs to one list only
   LimitsConfig limits;
-  RepliesConfig replies;
+  store::ReplyTemplates replies;
   ControlConfig control;
   MetricsConfig metrics;
   DaemonConfig daemon;
@@ -265,6 +232,10 @@ tl::expected<Config, ConfigError> parse_config(std::string_view toml_text,
 // The file to read: `cli_option` (--config) if given, else $LAPORSMS_CONFIG
 // if set and not empty, else /etc/laporsms/laporsmsd.toml.
 std::filesystem::path resolve_config_path(const std::optional<std::filesystem::path>& cli_option);
+
+// What the intake decides by (keywords, limits, reply templates, the
+// upstream's default flags): the snapshot a SIGHUP replaces whole.
+store::IntakePolicy intake_policy(const Config& config);
 
 // The spelling used in the file, for logs and laporctl.
 std::string_view to_string(SmscConfig::BindKind bind);

@@ -15,6 +15,8 @@ struct Keywords {
   std::vector<std::string> report{"LAPORYAI"};
   std::vector<std::string> status{"CEK", "STATUS"};
   std::vector<std::string> help{"INFO", "BANTUAN", "HELP"};
+
+  bool operator==(const Keywords&) const = default;
 };
 
 enum class CommandKind { report, status, help, empty_report, unknown };

@@ -43,17 +43,30 @@ struct InboundSms {
   bool hand_over_reply = false;
 };
 
-// The reply texts with their {placeholders}, as configured.
+// The reply texts with their {placeholders}, as configured; the defaults
+// are interfaces.md's. Each uses only its own placeholders, checked at load:
+// received {ref}; forwarded {ref} {tracking_id}; status_changed {tracking_id}
+// {status} {note} {ref}; status_reply {ref} {tracking_id} {status} {updated};
+// unknown_ref {ref}; failed {ref}; help, empty_report and rate_limited none.
 struct ReplyTemplates {
-  std::string received;
-  std::string forwarded;
-  std::string status_changed;
-  std::string status_reply;
-  std::string help;
-  std::string empty_report;
-  std::string unknown_ref;
-  std::string rate_limited;
-  std::string failed;
+  std::string received = "Terima kasih, laporan Anda kami terima dengan nomor {ref}. Kami "
+                         "teruskan ke LAPOR! dan kabari Anda via SMS.";
+  std::string forwarded = "Laporan {ref} sudah masuk LAPOR! dengan Tracking ID #{tracking_id}. "
+                          "Pantau: lapor.go.id/pengaduan/{tracking_id} atau SMS CEK "
+                          "{tracking_id} ke 1708.";
+  std::string status_changed = "Laporan #{tracking_id}: {status}. {note}";
+  std::string status_reply = "Laporan {ref} (#{tracking_id}): {status}, diperbarui {updated}.";
+  std::string help = "Format: LAPORYAI spasi isi laporan, kirim ke 1708. Cek status: CEK spasi "
+                     "nomor laporan.";
+  std::string empty_report =
+      "Isi laporan belum ada. Ketik LAPORYAI spasi isi laporan, kirim ke 1708.";
+  std::string unknown_ref = "Nomor laporan {ref} tidak ditemukan. Periksa kembali nomornya.";
+  std::string rate_limited = "Laporan Anda sudah banyak dalam 1 jam terakhir. Laporan berikutnya "
+                             "kami simpan untuk diperiksa petugas.";
+  std::string failed = "Maaf, laporan {ref} belum dapat diteruskan ke LAPOR!. Petugas kami akan "
+                       "menindaklanjuti.";
+
+  bool operator==(const ReplyTemplates&) const = default;
 };
 
 struct IntakePolicy {
