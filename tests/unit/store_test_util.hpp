@@ -6,6 +6,7 @@
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/schema.hpp>
 #include <laporsms/store/sqlite.hpp>
+#include <laporsms/store/store.hpp>
 
 #include <fmt/format.h>
 
@@ -153,6 +154,17 @@ inline InboundSms make_sms(std::string_view msisdn, std::string_view text, std::
   static std::atomic<std::int64_t> fingerprints{0};
   sms.fingerprint = ++fingerprints;
   return sms;
+}
+
+// Options for a Store on a database migrated here in `dir`, quickly (WAL,
+// no fsyncs while migrating), committing with synchronous = normal: for
+// stage tests, which look at what a stage wrote, not at its durability.
+inline StoreOptions migrated_store_options(const TempDir& dir) {
+  auto options = StoreOptions{.path = dir.file("laporsms.db"), .synchronous = Synchronous::normal};
+  Connection db(options.path, OpenMode::read_write_create);
+  db.exec("PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL");
+  migrate(db);
+  return options;
 }
 
 // Files a report from `msisdn` at `at` as the intake path would; returns the

@@ -82,7 +82,7 @@ public:
 class Stage {
 public:
   explicit Stage(relay::ForwarderOptions options)
-      : store(store_options()),
+      : store(store_test::migrated_store_options(dir)),
         adapter(lapor::make_lapor_xml_adapter({"https://lapor.example.id/api", "secret", ""})),
         templates(std::make_shared<const store::ReplyTemplates>(store_test::test_templates())),
         forwarder(
@@ -149,15 +149,6 @@ public:
   bool run_ended = false;
 
 private:
-  store::StoreOptions store_options() {
-    auto options = store::StoreOptions{.path = dir.file("laporsms.db"),
-                                       .synchronous = store::Synchronous::normal};
-    store::Connection db(options.path, store::OpenMode::read_write_create);
-    db.exec("PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL");
-    store::migrate(db);
-    return options;
-  }
-
   relay::Forwarder::ReplyHandover handover() {
     relay::Forwarder::ReplyHandover h;
     h.reserve = [](const std::string&) { return false; }; // replies wait in the queue

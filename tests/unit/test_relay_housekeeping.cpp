@@ -31,7 +31,7 @@ namespace {
 class Stage {
 public:
   explicit Stage(relay::HousekeepingOptions options = {})
-      : store(store_options()),
+      : store(store_test::migrated_store_options(dir)),
         policy(std::make_shared<const relay::RuntimePolicy>(relay::RuntimePolicy{intake()})),
         housekeeping(
             io.get_executor(), store, [this] { return policy; }, std::move(options),
@@ -81,15 +81,6 @@ private:
     auto p = store_test::test_policy();
     p.concat_timeout_ms = 60'000;
     return p;
-  }
-
-  store::StoreOptions store_options() {
-    auto options = store::StoreOptions{.path = dir.file("laporsms.db"),
-                                       .synchronous = store::Synchronous::normal};
-    store::Connection db(options.path, store::OpenMode::read_write_create);
-    db.exec("PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL");
-    store::migrate(db);
-    return options;
   }
 };
 
