@@ -120,10 +120,17 @@ StoreStats Store::stats() const {
           .deliveries = m_deliveries.load()};
 }
 
-void Store::enqueue(std::unique_ptr<Work> task) {
+void Store::enqueue(std::unique_ptr<Work> task, Urgency urgency) {
+  bool wake = true;
   {
+    const auto now = std::chrono::steady_clock::now();
+    task->due = urgency == Urgency::rides ? now + m_options.ride_within : now;
     std::lock_guard lock(m_mutex);
     if (!m_stopping) {
+      m_earliest_due = std::min(m_earliest_due, task->due);
+      // The writer riding out a wait goes on sleeping unless this one is
+      // due sooner than it would wake or fills the batch.
+      wake = m_earliest_due < m_riding_until || m_queue.size() + 1 >= m_options.max_batch;
       m_queue.push_back(std::move(task));
     }
   }
@@ -134,7 +141,21 @@ void Store::enqueue(std::unique_ptr<Work> task) {
     deliver(refused, nullptr);
     return;
   }
-  m_wake.notify_one();
+  if (wake) {
+    m_wake.notify_one();
+  }
+}
+
+void Store::wait_until_due(std::unique_lock<std::mutex>& lock) {
+  while (!m_stopping && m_queue.size() < m_options.max_batch) {
+    const auto due = m_earliest_due;
+    if (std::chrono::steady_clock::now() >= due) {
+      return;
+    }
+    m_riding_until = due;
+    m_wake.wait_until(lock, due);
+    m_riding_until = std::chrono::steady_clock::time_point::max();
+  }
 }
 
 void Store::deliver(std::deque<std::unique_ptr<Work>>& batch,
@@ -190,6 +211,8 @@ void Store::writer_main() {
         sync_written(); // stopping: leave nothing unsynced
         return;
       }
+      // Tasks that may ride wait for one that may not (or their own turn).
+      wait_until_due(lock);
       // Everything that queued up while the last fsync ran goes into this
       // transaction: that is the group commit.
       const std::size_t take = std::min(m_queue.size(), m_options.max_batch);
@@ -197,6 +220,9 @@ void Store::writer_main() {
         batch.push_back(std::move(m_queue.front()));
         m_queue.pop_front();
       }
+      // What is left over (a full batch) starts the next transaction at once.
+      m_earliest_due = m_queue.empty() ? std::chrono::steady_clock::time_point::max()
+                                       : std::chrono::steady_clock::time_point::min();
     }
     run_batch(batch);
     batch.clear();
@@ -489,13 +515,13 @@ private:
 
 awaitable<bool> Store::execute_until_stored(const Task& task, const std::string& what,
                                             const std::function<bool()>& keep_trying,
-                                            Durability durability) {
+                                            Durability durability, Urgency urgency) {
   OutcomeWait wait;
   for (;;) {
     std::string failure;
     try {
       Task copy = task;
-      co_await execute(std::move(copy), durability);
+      co_await execute(std::move(copy), durability, urgency);
       if (wait.waiting()) {
         if (wait.end()) {
           log::info("store: an outcome was recorded after all; none waits for the store any more",

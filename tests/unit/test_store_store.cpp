@@ -88,10 +88,11 @@ struct Outcome {
 // parameters and temporaries inside co_await, so the task is copied into a
 // named local first.
 awaitable<void> run_task(Store& store, const TaskFn& fn, Outcome& out,
-                         Durability durability = Durability::fsynced) {
+                         Durability durability = Durability::fsynced,
+                         Urgency urgency = Urgency::now) {
   TaskFn task = fn;
   try {
-    auto result = co_await store.execute(std::move(task), durability);
+    auto result = co_await store.execute(std::move(task), durability, urgency);
     out.value = result;
   } catch (...) {
     out.error = std::current_exception();
@@ -242,6 +243,62 @@ TEST_SUITE("store::Store") {
     // The forty callers resume in one post to the io thread (the gate's
     // caller blocks, so its result needs none).
     CHECK(after.deliveries - before.deliveries == 1);
+  }
+
+  TEST_CASE("a task that rides waits for a commit another task starts, and shares it") {
+    TempDir dir;
+    auto options = options_for(dir);
+    options.ride_within = 10s; // longer than the test: only the other task may start it
+    options.synchronous = Synchronous::full;
+    Store store(options);
+    create_table(store);
+    asio::io_context io;
+    const auto before = store.stats();
+    Outcome riding;
+    asio::co_spawn(io,
+                   run_task(store, insert_value(1), riding, Durability::written, Urgency::rides),
+                   asio::detached);
+    const auto run_for = [&io](std::chrono::milliseconds limit, const auto& done) {
+      const auto deadline = std::chrono::steady_clock::now() + limit;
+      while (!done() && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_for(5ms);
+      }
+    };
+    run_for(150ms, [] { return false; });
+    CHECK_FALSE(riding.value); // nothing to ride yet
+    CHECK(store.stats().transactions == before.transactions);
+    Outcome urgent;
+    asio::co_spawn(io, run_task(store, insert_value(2), urgent), asio::detached);
+    run_for(5s, [&] { return riding.value && urgent.value; });
+    REQUIRE(riding.value);
+    REQUIRE(urgent.value);
+    const auto after = store.stats();
+    CHECK(after.transactions - before.transactions == 1);
+    CHECK(after.fsynced_transactions - before.fsynced_transactions == 1);
+    CHECK(count_committed(store.path()) == 2);
+  }
+
+  TEST_CASE("a task that rides alone commits by itself once ride_within passed") {
+    TempDir dir;
+    auto options = options_for(dir);
+    options.ride_within = 200ms;
+    Store store(options);
+    create_table(store);
+    asio::io_context io;
+    Outcome riding;
+    const auto queued_at = std::chrono::steady_clock::now();
+    asio::co_spawn(io,
+                   run_task(store, insert_value(1), riding, Durability::fsynced, Urgency::rides),
+                   asio::detached);
+    const auto deadline = queued_at + 5s;
+    while (!riding.value && !riding.error && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(5ms);
+    }
+    REQUIRE(riding.value);
+    CHECK(std::chrono::steady_clock::now() - queued_at >= 200ms);
+    CHECK(count_committed(store.path()) == 1);
   }
 
   TEST_CASE("a batch of 'written' tasks commits without fsync; one 'fsynced' task makes it fsync") {

@@ -43,6 +43,18 @@ enum class Durability {
   written,
 };
 
+// How soon a task's transaction must start.
+enum class Urgency {
+  // Someone waits for it: an MO's acknowledgement, a claim.
+  now,
+  // Nobody does (an outcome decided elsewhere): it rides the next commit
+  // another task starts, and starts one itself only once
+  // StoreOptions::ride_within passed. On a gateway at 100 or 1,000 MO a
+  // second each MO's commit takes along the previous reports' API outcomes
+  // and SMSC answers: one commit and one fsync a report, not three.
+  rides,
+};
+
 struct StoreOptions {
   std::filesystem::path path;
   Synchronous synchronous = Synchronous::full;
@@ -50,6 +62,8 @@ struct StoreOptions {
   unsigned max_size_mb = 0;
   // Most tasks one transaction takes; bounds the latency a batch adds.
   std::size_t max_batch = 1024;
+  // The longest an Urgency::rides task waits for a commit to ride.
+  std::chrono::milliseconds ride_within{10};
   // Commits left unsynced (Durability::written) are fsync'd by the writer
   // (a passive checkpoint) once this long passes without an fsync'd one:
   // the window a power cut can take them in stays short on a quiet gateway.
@@ -103,7 +117,7 @@ public:
   // here; a failed COMMIT is rethrown to every task of the batch.
   // A batch of `written` tasks only commits without an fsync.
   template <typename F>
-  auto execute(F fn, Durability durability = Durability::fsynced)
+  auto execute(F fn, Durability durability = Durability::fsynced, Urgency urgency = Urgency::now)
       -> awaitable<std::invoke_result_t<F&, Connection&>>;
 
   // A write whose outcome is already decided elsewhere (the SMSC took a
@@ -112,10 +126,12 @@ public:
 
   // Runs `task` until it commits: after a failure (a full disk) it logs once,
   // waits a second and tries again, as long as `keep_trying()`. False when
-  // it gave up.
+  // it gave up. It rides by default (Urgency::rides): nobody waits on an
+  // outcome, unless it holds something back until it is stored.
   awaitable<bool> execute_until_stored(const Task& task, const std::string& what,
                                        const std::function<bool()>& keep_trying,
-                                       Durability durability = Durability::fsynced);
+                                       Durability durability = Durability::fsynced,
+                                       Urgency urgency = Urgency::rides);
 
   // Runs `fn` on the writer thread and blocks until it committed: for
   // start-up and tests, never from the io thread while it serves traffic.
@@ -137,9 +153,14 @@ private:
     virtual void resume() {}
     std::exception_ptr error;
     Durability durability = Durability::fsynced;
+    // When its transaction must have started, set by enqueue().
+    std::chrono::steady_clock::time_point due{};
   };
 
-  void enqueue(std::unique_ptr<Work> work);
+  void enqueue(std::unique_ptr<Work> work, Urgency urgency = Urgency::now);
+  // Under the lock, with work queued: waits until the earliest task is due
+  // or the batch is full. True when the batch may start.
+  void wait_until_due(std::unique_lock<std::mutex>& lock);
   // Settles every task of `batch` and resumes their callers: one post per
   // executor in a row (the io thread, nearly always one), not one per task.
   void deliver(std::deque<std::unique_ptr<Work>>& batch, const std::exception_ptr& batch_error);
@@ -162,6 +183,13 @@ private:
   std::condition_variable m_wake;
   std::deque<std::unique_ptr<Work>> m_queue;
   bool m_stopping = false;
+  // The earliest `due` among the queued tasks (max: none queued).
+  std::chrono::steady_clock::time_point m_earliest_due =
+      std::chrono::steady_clock::time_point::max();
+  // What the writer sleeps until while queued tasks ride (max: it does not):
+  // an enqueue wakes it only for a task due sooner, or a full batch.
+  std::chrono::steady_clock::time_point m_riding_until =
+      std::chrono::steady_clock::time_point::max();
   std::atomic<std::uint64_t> m_transactions{0};
   std::atomic<std::uint64_t> m_fsynced_transactions{0};
   std::atomic<std::uint64_t> m_idle_syncs{0};
@@ -180,7 +208,7 @@ private:
 // --- Inline implementations ---
 
 template <typename F>
-auto Store::execute(F fn, Durability durability)
+auto Store::execute(F fn, Durability durability, Urgency urgency)
     -> awaitable<std::invoke_result_t<F&, Connection&>> {
   using R = std::invoke_result_t<F&, Connection&>;
   static_assert(!std::is_void_v<R>, "store tasks return a value");
@@ -189,7 +217,7 @@ auto Store::execute(F fn, Durability durability)
   // parameters (a lambda capturing strings), so `fn` is moved straight into
   // the task by the initiation, which the awaitable runs when co_awaited.
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
-      [this, durability](auto handler, F f) {
+      [this, durability, urgency](auto handler, F f) {
         using Handler = decltype(handler);
         struct CoTask final : Work {
           CoTask(F task_fn, Handler h)
@@ -212,7 +240,7 @@ auto Store::execute(F fn, Durability durability)
         };
         auto task = std::make_unique<CoTask>(std::move(f), std::move(handler));
         task->durability = durability;
-        enqueue(std::move(task));
+        enqueue(std::move(task), urgency);
       },
       use_awaitable, std::move(fn));
 }
