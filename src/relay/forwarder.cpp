@@ -202,7 +202,7 @@ awaitable<void> Forwarder::give_up_overdue() {
                   {"msisdn", sms::mask_msisdn(job.msisdn)},
                   {"outcome", store::name(store::UpstreamOutcomeKind::gave_up)},
                   {"error", "the API stayed unreachable for give_up_after"}});
-      m_on_reply.queued(job.link, std::nullopt, false);
+      m_on_reply.queued(job.link, std::nullopt, store::ReplyRoom::none);
     }
   } catch (const std::exception& e) {
     log::error("upstream: cannot give up overdue reports", {{"error", e.what()}});
@@ -286,8 +286,9 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
                            outcome.kind == store::UpstreamOutcomeKind::gave_up;
   // Only after a received reply that went the same way: one still in the
   // queue must leave first.
-  const bool room =
-      replies_now && job.replies_handed_over && m_on_reply.reserve && m_on_reply.reserve(job.link);
+  const auto room = replies_now && job.replies_handed_over && m_on_reply.reserve
+                        ? m_on_reply.reserve(job.link)
+                        : store::ReplyRoom::none;
   // Set on the writer thread, read here after the commit resumed us.
   std::optional<store::OutboundItem> reply;
   const store::Store::Task record = [&job, &outcome, &reply, room,
@@ -297,11 +298,16 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   };
   const auto what = "upstream job " + job.ref;
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
-  const bool stored = co_await m_store.execute_until_stored(record, what, keep_trying);
+  // The outcome rides the next commit, unless it holds a submit ticket for
+  // its reply (a window slot of the link): then it commits at once.
+  const auto urgency =
+      room == store::ReplyRoom::started ? store::Urgency::now : store::Urgency::rides;
+  const bool stored = co_await m_store.execute_until_stored(record, what, keep_trying,
+                                                            store::Durability::fsynced, urgency);
   --m_recording;
   if (!stored) {
-    if (room) {
-      m_on_reply.queued(job.link, std::nullopt, true); // the room back
+    if (room != store::ReplyRoom::none) {
+      m_on_reply.queued(job.link, std::nullopt, room); // the room back
     }
     co_return; // stopping: start-up recovery puts the job back to pending
   }

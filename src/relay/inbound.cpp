@@ -175,9 +175,11 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   facts.concat = sms.concat;
   IntakeHandover::Reserved reserved;
   reserved.job = m_handover.reserve_job && m_handover.reserve_job();
-  reserved.reply = m_handover.reserve_reply && m_handover.reserve_reply(link);
+  if (m_handover.reserve_reply) {
+    reserved.reply = m_handover.reserve_reply(link);
+  }
   sms.hand_over_job = reserved.job;
-  sms.hand_over_reply = reserved.reply;
+  sms.reply_room = reserved.reply;
   // Named, not a temporary inside the co_await: g++ 12 mishandles
   // non-trivial temporaries that live across a suspension point.
   auto file = [inbound = std::move(sms), policy](store::Connection& db) {

@@ -5,6 +5,8 @@
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <algorithm>
+
 namespace laporsms::relay {
 
 using namespace std::chrono_literals;
@@ -23,24 +25,58 @@ unsigned OutboxSender::max_in_progress() const {
   return 2 * std::max(1U, m_session.config().window);
 }
 
-bool OutboxSender::reserve() {
+store::ReplyRoom OutboxSender::reserve() {
   // Never while a claim is out: what it takes is not counted yet, and a
   // reply it leaves behind is older than this one.
   if (!m_gate.admit(!m_stopping && m_pause == 0ms && m_session.can_transmit() &&
                     m_in_progress < max_in_progress())) {
-    return false; // the reply goes to the queue: claimed when room frees
+    return store::ReplyRoom::none; // the reply goes to the queue: claimed when room frees
   }
   ++m_in_progress;
-  return true;
+  if (auto ticket = m_session.reserve_submit()) {
+    m_tickets.push_back(std::move(*ticket));
+    return store::ReplyRoom::started;
+  }
+  return store::ReplyRoom::claimed;
 }
 
 void OutboxSender::take(store::OutboundItem item) {
   // Counted in m_in_progress since reserve(). Queued claimed: if this send
-  // never starts (a stop), start-up recovery puts it back to the queue.
-  asio::co_spawn(m_executor, send(std::move(item)), asio::detached);
+  // never starts (a stop), start-up recovery puts it back to the queue (or,
+  // started, leaves it in doubt).
+  std::optional<smpp::SubmitTicket> ticket;
+  if (item.started) {
+    ticket = take_ticket();
+    if (!ticket) {
+      // Cannot happen (a started reply comes only for a ticket reserved); if
+      // it did, the reply would wait marked started: said loudly.
+      log::error("outbox: a reply marked started came without its submit ticket",
+                 {{"link", m_session.config().name}, {"reply", item.id}});
+    }
+  }
+  asio::co_spawn(m_executor, send(std::move(item), std::move(ticket)), asio::detached);
 }
 
-void OutboxSender::release() {
+std::optional<smpp::SubmitTicket> OutboxSender::take_ticket() {
+  if (m_tickets.empty()) {
+    return std::nullopt;
+  }
+  // Tickets taken before the link bound again hold a connection that is
+  // gone: any ticket serves any reply, so a live one goes first.
+  auto it = std::find_if(m_tickets.begin(), m_tickets.end(),
+                         [](const smpp::SubmitTicket& t) { return t.usable(); });
+  if (it == m_tickets.end()) {
+    it = m_tickets.begin(); // sent on it: not_sent, back in the queue
+  }
+  std::optional<smpp::SubmitTicket> ticket(std::move(*it));
+  m_tickets.erase(it);
+  return ticket;
+}
+
+void OutboxSender::release(store::ReplyRoom room) {
+  if (room == store::ReplyRoom::started) {
+    take_ticket(); // dropped: its slot and token go back
+  }
   --m_in_progress;
   if (m_gate.backlog()) {
     m_wakeup.notify();
@@ -108,7 +144,7 @@ awaitable<void> OutboxSender::run() {
     }
     for (auto& item : items) {
       ++m_in_progress;
-      asio::co_spawn(m_executor, send(std::move(item)), asio::detached);
+      asio::co_spawn(m_executor, send(std::move(item), std::nullopt), asio::detached);
     }
     if (items.empty()) {
       co_await m_wakeup.wait(5s);
@@ -116,14 +152,17 @@ awaitable<void> OutboxSender::run() {
   }
 }
 
-awaitable<void> OutboxSender::send(store::OutboundItem item) {
+awaitable<void> OutboxSender::send(store::OutboundItem item,
+                                   std::optional<smpp::SubmitTicket> ticket) {
   const auto parts = sms::encode_reply(item.text, static_cast<std::uint8_t>(item.id & 0xFF));
   std::vector<std::string> message_ids;
   smpp::SubmitResult last;
   auto& store = m_store;
   const auto id = item.id;
   // Recorded, and committed, right before the first part leaves: a crash
-  // after this point leaves the reply in doubt, never silently resent.
+  // after this point leaves the reply in doubt, never silently resent. A
+  // reply handed over started was marked in the commit that queued it, and
+  // its first part leaves on the ticket held since, without waiting.
   const auto part_count = parts.size();
   smpp::Session::BeforeWrite mark_started = [&store, id, part_count]() -> awaitable<bool> {
     auto mark = [id, part_count](store::Connection& db) {
@@ -142,11 +181,17 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
     pdu.short_message = part.short_message;
     // Named, not a temporary in the co_await expression (g++ 12 frees such
     // temporaries twice).
-    smpp::Session::BeforeWrite before_write;
-    if (message_ids.empty()) {
-      before_write = mark_started;
+    if (ticket) {
+      auto reserved = std::move(*ticket);
+      ticket.reset();
+      last = co_await m_session.submit_reserved(std::move(reserved), std::move(pdu));
+    } else {
+      smpp::Session::BeforeWrite before_write;
+      if (message_ids.empty() && !item.started) {
+        before_write = mark_started;
+      }
+      last = co_await m_session.submit(std::move(pdu), std::move(before_write));
     }
-    last = co_await m_session.submit(std::move(pdu), std::move(before_write));
     if (last.status != smpp::SubmitStatus::accepted) {
       break;
     }
@@ -213,11 +258,16 @@ awaitable<void> OutboxSender::send(store::OutboundItem item) {
   // What the SMSC said must reach the database: until it does, the reply
   // stays claimed here (a full disk clears; a crash leaves it in doubt).
   const auto what = fmt::format("reply {} on {}", id, link);
-  // Not fsync'd on its own (the writer syncs it within sync_written_after):
-  // lost to a power cut, the reply is merely in doubt after recovery, and
-  // its receipt settles it.
+  // Not fsync'd on its own, and riding the next commit (the writer syncs it
+  // within sync_written_after): lost to a power cut, the reply is merely in
+  // doubt after recovery, and its receipt settles it. But a reply marked
+  // started that never left must be back in the queue on the disk at once:
+  // found started after a crash it would be judged in doubt, never sent.
+  const bool never_left = message_ids.empty() && last.status == smpp::SubmitStatus::not_sent;
+  const auto durability = never_left ? store::Durability::fsynced : store::Durability::written;
+  const auto urgency = never_left ? store::Urgency::now : store::Urgency::rides;
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
-  co_await m_store.execute_until_stored(record, what, keep_trying, store::Durability::written);
+  co_await m_store.execute_until_stored(record, what, keep_trying, durability, urgency);
   --m_in_progress;
   if (m_gate.backlog()) {
     m_wakeup.notify();

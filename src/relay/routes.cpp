@@ -21,14 +21,14 @@ std::vector<std::string> Routes::down_links_falling_back_to(const std::string& n
   return names;
 }
 
-bool Routes::reserve_reply(const std::string& link) {
+store::ReplyRoom Routes::reserve_reply(const std::string& link) {
   const auto* found = find(link);
-  return found != nullptr && found->outbox->reserve();
+  return found != nullptr ? found->outbox->reserve() : store::ReplyRoom::none;
 }
 
 bool Routes::hand_over_reply(const std::string& link, std::optional<store::OutboundItem> reply,
-                             bool reserved) {
-  const auto* found = reserved ? find(link) : nullptr;
+                             store::ReplyRoom reserved) {
+  const auto* found = reserved != store::ReplyRoom::none ? find(link) : nullptr;
   if (found == nullptr) {
     return false;
   }
@@ -36,12 +36,12 @@ bool Routes::hand_over_reply(const std::string& link, std::optional<store::Outbo
     found->outbox->take(std::move(*reply));
     return true;
   }
-  found->outbox->release();
+  found->outbox->release(reserved);
   return false;
 }
 
 void Routes::reply_queued(const std::string& link, std::optional<store::OutboundItem> reply,
-                          bool reserved) {
+                          store::ReplyRoom reserved) {
   if (!hand_over_reply(link, std::move(reply), reserved)) {
     wake_outbox(link);
   }
@@ -106,8 +106,8 @@ IntakeHandover Routes::intake_handover(std::function<void()> stored) {
     if (reserved.job) {
       m_forwarder->release();
     }
-    if (reserved.reply) {
-      reply_queued(link, std::nullopt, true);
+    if (reserved.reply != store::ReplyRoom::none) {
+      reply_queued(link, std::nullopt, reserved.reply);
     }
   };
   handover.stored = [this, stored = std::move(stored)](const std::string& link,
@@ -123,9 +123,8 @@ IntakeHandover Routes::intake_handover(std::function<void()> stored) {
 
 Forwarder::ReplyHandover Routes::reply_handover() {
   return {[this](const std::string& link) { return reserve_reply(link); },
-          [this](const std::string& link, std::optional<store::OutboundItem> reply, bool reserved) {
-            reply_queued(link, std::move(reply), reserved);
-          }};
+          [this](const std::string& link, std::optional<store::OutboundItem> reply,
+                 store::ReplyRoom reserved) { reply_queued(link, std::move(reply), reserved); }};
 }
 
 } // namespace laporsms::relay

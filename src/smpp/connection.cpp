@@ -469,6 +469,14 @@ awaitable<bool> Connection::acquire_slot(unsigned window) {
   co_return true;
 }
 
+bool Connection::try_acquire_slot(unsigned window) {
+  if (!m_open || !m_bound || m_submits_in_flight >= window) {
+    return false;
+  }
+  ++m_submits_in_flight;
+  return true;
+}
+
 void Connection::release_slot() {
   --m_submits_in_flight;
   m_window_wake.cancel_one();

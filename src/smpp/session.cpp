@@ -5,6 +5,7 @@
 #include <laporsms/util/log.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace laporsms::smpp {
 
@@ -41,7 +42,9 @@ Session::Session(asio::any_io_executor executor, SessionConfig config, InboundHa
   }
 }
 
-Session::~Session() = default;
+Session::~Session() {
+  *m_alive = nullptr;
+}
 
 std::uint32_t Session::next_sequence() {
   return m_sequence.next();
@@ -51,9 +54,17 @@ void Session::note_error(std::string error) {
   m_last_error = std::move(error); // the connection logged it
 }
 
+std::shared_ptr<Connection> Session::transmitting() const {
+  return m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
+}
+
 bool Session::can_transmit() const {
-  const auto& tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
+  const auto tx = transmitting();
   return tx && tx->bound();
+}
+
+std::chrono::microseconds Session::submit_spacing() const {
+  return std::chrono::microseconds(1000000 / std::max(1U, m_config.submit_rate));
 }
 
 void Session::set_state() {
@@ -201,7 +212,7 @@ void Session::after_submit(const SubmitResult& result,
 }
 
 awaitable<SubmitResult> Session::submit(SubmitSm pdu, BeforeWrite before_write) {
-  auto tx = m_config.layout == BindLayout::transceiver ? m_receiver : m_transmitter;
+  auto tx = transmitting();
   if (!tx || !tx->bound() || m_stopping) {
     co_return SubmitResult{SubmitStatus::not_sent, 0, {}, "link not bound"};
   }
@@ -223,7 +234,7 @@ awaitable<SubmitResult> Session::submit_through(std::shared_ptr<Connection> tx, 
   }
   // submit_rate as a token bucket of one: space submits 1/rate apart.
   const auto now = std::chrono::steady_clock::now();
-  const auto spacing = std::chrono::microseconds(1000000 / std::max(1U, m_config.submit_rate));
+  const auto spacing = submit_spacing();
   if (m_next_submit > now) {
     const auto wait_until = m_next_submit;
     m_next_submit += spacing;
@@ -253,6 +264,90 @@ awaitable<SubmitResult> Session::submit_through(std::shared_ptr<Connection> tx, 
   }
   pdu.sequence_number = next_sequence();
   co_return co_await tx->submit(std::move(pdu));
+}
+
+std::optional<SubmitTicket> Session::reserve_submit() {
+  auto tx = transmitting();
+  if (!tx || !tx->bound() || m_stopping) {
+    return std::nullopt;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  // Anything already waiting at the gate, for a slot or for the rate keeps
+  // its turn: a ticket is only for a submit that would not wait at all.
+  if (now < m_resume_at || m_gate_in_flight >= m_allowed_in_flight || m_next_submit > now ||
+      !tx->try_acquire_slot(m_config.window)) {
+    return std::nullopt;
+  }
+  ++m_gate_in_flight;
+  const auto rate_before = m_next_submit;
+  m_next_submit = now + submit_spacing();
+  return SubmitTicket(m_alive, std::move(tx), now, rate_before, m_next_submit);
+}
+
+awaitable<SubmitResult> Session::submit_reserved(SubmitTicket ticket, SubmitSm pdu) {
+  // From here on this call owns what the ticket held.
+  ticket.m_session.reset();
+  const auto tx = std::move(ticket.m_tx);
+  const auto sent_at = ticket.m_taken_at;
+  SubmitResult result;
+  if (!tx || !tx->bound() || m_stopping) {
+    if (tx) {
+      tx->release_slot();
+    }
+    result = SubmitResult{SubmitStatus::not_sent, 0, {}, "link fell before the submit left"};
+  } else {
+    pdu.sequence_number = next_sequence();
+    result = co_await tx->submit(std::move(pdu));
+  }
+  after_submit(result, sent_at);
+  co_return result;
+}
+
+SubmitTicket::SubmitTicket(std::shared_ptr<Session*> session, std::shared_ptr<Connection> tx,
+                           Clock::time_point taken_at, Clock::time_point rate_before,
+                           Clock::time_point rate_after)
+    : m_session(std::move(session)), m_tx(std::move(tx)), m_taken_at(taken_at),
+      m_rate_before(rate_before), m_rate_after(rate_after) {}
+
+SubmitTicket::SubmitTicket(SubmitTicket&& other) noexcept
+    : m_session(std::move(other.m_session)), m_tx(std::move(other.m_tx)),
+      m_taken_at(other.m_taken_at), m_rate_before(other.m_rate_before),
+      m_rate_after(other.m_rate_after) {}
+
+SubmitTicket& SubmitTicket::operator=(SubmitTicket&& other) noexcept {
+  if (this != &other) {
+    give_back();
+    m_session = std::move(other.m_session);
+    m_tx = std::move(other.m_tx);
+    m_taken_at = other.m_taken_at;
+    m_rate_before = other.m_rate_before;
+    m_rate_after = other.m_rate_after;
+  }
+  return *this;
+}
+
+SubmitTicket::~SubmitTicket() {
+  give_back();
+}
+
+bool SubmitTicket::usable() const {
+  return m_session && *m_session != nullptr && m_tx && m_tx->bound();
+}
+
+void SubmitTicket::give_back() {
+  const auto alive = std::move(m_session);
+  if (!alive || *alive == nullptr) {
+    m_tx.reset(); // unused, or its session is gone with everything it counted
+    return;
+  }
+  auto& session = **alive;
+  m_tx->release_slot();
+  m_tx.reset();
+  if (session.m_next_submit == m_rate_after) {
+    session.m_next_submit = m_rate_before;
+  }
+  --session.m_gate_in_flight;
+  session.m_gate_wake.cancel();
 }
 
 awaitable<void> Session::stop(std::chrono::milliseconds grace) {

@@ -1,5 +1,6 @@
 #include <laporsms/sms/msisdn.hpp>
 #include <laporsms/sms/ref.hpp>
+#include <laporsms/sms/reply.hpp>
 #include <laporsms/sms/template.hpp>
 #include <laporsms/store/intake.hpp>
 #include <laporsms/store/states.hpp>
@@ -77,15 +78,15 @@ std::string format_local_time(std::int64_t unix_ms) {
 }
 
 // Queues a reply to the sender of `sms`. The first goes to the outbox room
-// InboundSms::hand_over_reply reserved: queued claimed, and in the result.
+// InboundSms::reply_room reserved: queued claimed, and in the result.
 void queue_intake_reply(Connection& db, IntakeResult& result, std::optional<std::int64_t> report_id,
                         std::string_view kind, const InboundSms& sms, std::string text) {
-  const bool hand_over = sms.hand_over_reply && result.replies.empty();
-  const auto id = queue_reply(db, report_id, kind, sms.link, sms.msisdn, text, sms.received_at,
-                              hand_over ? std::optional(sms.received_at) : std::nullopt);
-  if (hand_over) {
-    result.replies.push_back(
-        OutboundItem{id, sms.link, sms.msisdn, std::move(text), sms.received_at});
+  const auto room = result.replies.empty() ? sms.reply_room : ReplyRoom::none;
+  const auto id =
+      queue_reply(db, report_id, kind, sms.link, sms.msisdn, text, sms.received_at, room);
+  if (room != ReplyRoom::none) {
+    result.replies.push_back(OutboundItem{id, sms.link, sms.msisdn, std::move(text),
+                                          sms.received_at, room == ReplyRoom::started});
   }
   ++result.replies_queued;
 }
@@ -246,10 +247,14 @@ sms::RefKey deployment_ref_key(Connection& db) {
 
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
                          std::string_view kind, std::string_view link, std::string_view msisdn,
-                         std::string_view text, std::int64_t now,
-                         std::optional<std::int64_t> claimed_at) {
+                         std::string_view text, std::int64_t now, ReplyRoom room) {
   auto& stmt = db.prepare("INSERT INTO outbound (report_id, kind, link, msisdn, text, state, "
-                          "created_at, updated_at, claimed_at) VALUES (?,?,?,?,?,'queued',?,?,?)");
+                          "created_at, updated_at, claimed_at, submit_started_at, parts) "
+                          "VALUES (?,?,?,?,?,'queued',?,?,?,?,?)");
+  const bool started = room == ReplyRoom::started;
+  // The part count is the outbox's encoding's (the concatenation reference
+  // it picks does not change it); unstarted, the outbox counts them itself.
+  const auto parts = started ? static_cast<std::int64_t>(sms::encode_reply(text, 0).size()) : 0;
   stmt.bind(1, report_id)
       .bind(2, kind)
       .bind(3, link)
@@ -257,7 +262,9 @@ std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
       .bind(5, text)
       .bind(6, now)
       .bind(7, now)
-      .bind(8, claimed_at);
+      .bind(8, room != ReplyRoom::none ? std::optional(now) : std::nullopt)
+      .bind(9, started ? std::optional(now) : std::nullopt)
+      .bind(10, parts);
   stmt.run();
   return db.last_insert_rowid();
 }
@@ -265,8 +272,7 @@ std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
 std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t report_id,
                                                std::string_view kind, std::string_view link,
                                                std::string_view msisdn, std::string_view text,
-                                               std::int64_t now,
-                                               std::optional<std::int64_t> claimed_at) {
+                                               std::int64_t now, ReplyRoom room) {
   auto& silent = db.prepare("SELECT silent FROM reports WHERE id = ?");
   silent.bind(1, report_id);
   const bool quiet = silent.step() && silent.column_int(0) != 0;
@@ -274,7 +280,7 @@ std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t repo
   if (quiet) {
     return std::nullopt;
   }
-  return queue_reply(db, report_id, kind, link, msisdn, text, now, claimed_at);
+  return queue_reply(db, report_id, kind, link, msisdn, text, now, room);
 }
 
 namespace {
@@ -375,7 +381,7 @@ void join_and_file(Connection& db, const PartKey& key, const InboundSms& last,
   whole.link = link;
   // Room was reserved in the outbox of the link the last part came on; a
   // message begun on another link is answered there, through the queue.
-  whole.hand_over_reply = last.hand_over_reply && link == last.link;
+  whole.reply_room = link == last.link ? last.reply_room : ReplyRoom::none;
   whole.received_at = last.received_at;
   whole.concat.reset();
   whole.data_coding = data_coding;

@@ -94,8 +94,7 @@ std::optional<std::int64_t> next_due_at(Connection& db) {
 
 std::optional<OutboundItem> record_upstream_outcome(Connection& db, const UpstreamJob& job,
                                                     const UpstreamOutcome& outcome,
-                                                    const ReplyTemplates& replies,
-                                                    bool hand_over_reply) {
+                                                    const ReplyTemplates& replies, ReplyRoom room) {
   const std::int64_t now = outcome.finished_at;
   auto& attempt = db.prepare("INSERT INTO upstream_attempts "
                              "(report_id, started_at, finished_at, outcome, error) "
@@ -114,12 +113,13 @@ std::optional<OutboundItem> record_upstream_outcome(Connection& db, const Upstre
   using Values = std::map<std::string, std::string, std::less<>>;
   // The citizen's reply, handed to the outbox (unless the report is silent).
   const auto reply = [&](std::string_view kind, std::string text) -> std::optional<OutboundItem> {
-    const auto id = queue_report_reply(db, job.report_id, kind, job.link, job.msisdn, text, now,
-                                       hand_over_reply ? std::optional(now) : std::nullopt);
-    if (!id || !hand_over_reply) {
+    const auto id =
+        queue_report_reply(db, job.report_id, kind, job.link, job.msisdn, text, now, room);
+    if (!id || room == ReplyRoom::none) {
       return std::nullopt;
     }
-    return OutboundItem{*id, job.link, job.msisdn, std::move(text), now};
+    return OutboundItem{
+        *id, job.link, job.msisdn, std::move(text), now, room == ReplyRoom::started};
   };
   switch (outcome.kind) {
   case UpstreamOutcomeKind::delivered: {

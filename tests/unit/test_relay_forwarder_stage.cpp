@@ -151,10 +151,10 @@ public:
 private:
   relay::Forwarder::ReplyHandover handover() {
     relay::Forwarder::ReplyHandover h;
-    h.reserve = [](const std::string&) { return false; }; // replies wait in the queue
-    h.queued = [this](const std::string& link, std::optional<store::OutboundItem>, bool) {
-      replies_queued_on.push_back(link);
-    };
+    // Replies wait in the queue.
+    h.reserve = [](const std::string&) { return store::ReplyRoom::none; };
+    h.queued = [this](const std::string& link, std::optional<store::OutboundItem>,
+                      store::ReplyRoom) { replies_queued_on.push_back(link); };
     return h;
   }
 };

@@ -333,6 +333,15 @@ DeliverSm mo_sms(std::uint32_t sequence, std::string_view text) {
   return pdu;
 }
 
+awaitable<void> submit_on_ticket(Session* session, SubmitTicket ticket, SubmitSm pdu,
+                                 std::shared_ptr<SubmitOutcome> out) {
+  out->started = Clock::now();
+  auto pending = session->submit_reserved(std::move(ticket), std::move(pdu));
+  auto result = co_await std::move(pending);
+  out->finished = Clock::now();
+  out->result = std::move(result);
+}
+
 // The io_context, the fake SMSC and one Session, torn down in that reverse
 // order: the session goes while the io_context still exists.
 class Harness {
@@ -403,6 +412,13 @@ public:
   std::shared_ptr<SubmitOutcome> submit(SubmitSm pdu) {
     auto out = std::make_shared<SubmitOutcome>();
     asio::co_spawn(io, submit_one(session.get(), std::move(pdu), out), asio::detached);
+    return out;
+  }
+
+  std::shared_ptr<SubmitOutcome> submit(SubmitTicket ticket, SubmitSm pdu) {
+    auto out = std::make_shared<SubmitOutcome>();
+    asio::co_spawn(io, submit_on_ticket(session.get(), std::move(ticket), std::move(pdu), out),
+                   asio::detached);
     return out;
   }
 
@@ -612,6 +628,83 @@ TEST_SUITE("smpp::Session") {
     const auto snap = h.session->snapshot();
     CHECK(snap.mt_submitted == 1);
     CHECK(snap.window_in_use == 0);
+  }
+
+  TEST_CASE("a submit ticket is only given when the submit could leave at once") {
+    auto config = base_config();
+    config.window = 1;
+    config.submit_rate = std::numeric_limits<unsigned>::max();
+    Harness h(config);
+    CHECK_FALSE(h.session->reserve_submit()); // not bound
+    REQUIRE(h.start_and_bind());
+    auto ticket = h.session->reserve_submit();
+    REQUIRE(ticket);
+    // It holds the window's one slot: nothing else may leave meanwhile.
+    CHECK(h.session->snapshot().window_in_use == 1);
+    CHECK_FALSE(h.session->reserve_submit());
+    const auto waiting = h.submit(reply_sms("antre"));
+    h.run_for(50ms);
+    CHECK_FALSE(waiting->result);
+    CHECK(h.fake.count<SubmitSm>() == 0);
+    // Sent on the ticket: at once, then the waiting one takes the slot.
+    const auto out = h.submit(std::move(*ticket), reply_sms("Terima kasih"));
+    ticket.reset();
+    REQUIRE(h.run_until([&] { return out->result && waiting->result; }, 2s));
+    CHECK(out->result->status == SubmitStatus::accepted);
+    CHECK(waiting->result->status == SubmitStatus::accepted);
+    const auto submits = h.fake.received<SubmitSm>();
+    REQUIRE(submits.size() == 2);
+    CHECK(submits[0].short_message == octets("Terima kasih"));
+    CHECK(h.session->snapshot().window_in_use == 0);
+    CHECK(h.session->snapshot().mt_submitted == 2);
+  }
+
+  TEST_CASE("a submit ticket dropped unused gives back its slot and the rate's token") {
+    auto config = base_config();
+    config.window = 1;
+    config.submit_rate = 2; // 500 ms apart
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    auto ticket = h.session->reserve_submit();
+    REQUIRE(ticket);
+    ticket.reset();
+    CHECK(h.session->snapshot().window_in_use == 0);
+    // The token came back: a submit now leaves at once, not 500 ms later.
+    auto again = h.session->reserve_submit();
+    REQUIRE(again);
+    const auto out = h.submit(std::move(*again), reply_sms("satu"));
+    again.reset();
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::accepted);
+    // That one took the token: the next would wait for the rate, so no ticket.
+    CHECK_FALSE(h.session->reserve_submit());
+    const auto spaced = h.submit(reply_sms("dua"));
+    REQUIRE(h.run_until([&] { return spaced->result.has_value(); }, 2s));
+    CHECK(spaced->finished - out->finished >= 400ms);
+  }
+
+  TEST_CASE("a submit ticket on a link that fell is not sent, and may outlive its session") {
+    auto config = base_config();
+    config.submit_rate = std::numeric_limits<unsigned>::max(); // two tickets at once
+    Harness h(config);
+    REQUIRE(h.start_and_bind());
+    auto ticket = h.session->reserve_submit();
+    REQUIRE(ticket);
+    auto late = h.session->reserve_submit();
+    REQUIRE(late);
+    // A frame it cannot take makes the session drop that connection (and bind again).
+    h.fake.send_raw(0, Bytes{0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0x04, 0, 0, 0, 0, 0, 0, 0, 0x01});
+    REQUIRE(h.run_until([&] { return h.fake.count<BindRequest>() == 2 && h.bound(); }, 2s));
+    const auto out = h.submit(std::move(*ticket), reply_sms("terlambat"));
+    ticket.reset();
+    REQUIRE(h.run_until([&] { return out->result.has_value(); }, 2s));
+    CHECK(out->result->status == SubmitStatus::not_sent);
+    CHECK(h.fake.count<SubmitSm>() == 0);
+    bool stopped = false;
+    asio::co_spawn(h.io, stop_session(h.session.get(), 100ms, &stopped), asio::detached);
+    REQUIRE(h.run_until([&] { return stopped && h.run_finished; }, 2s));
+    h.session.reset();
+    late.reset(); // gives nothing back to a session that is gone
   }
 
   TEST_CASE("a throttled submit is rejected for now, a bad address for good") {

@@ -1,5 +1,7 @@
 #include <laporsms/sms/ref.hpp>
+#include <laporsms/sms/reply.hpp>
 #include <laporsms/store/intake.hpp>
+#include <laporsms/store/recovery.hpp>
 #include <laporsms/store/upstream.hpp>
 #include <laporsms/util/clock.hpp>
 
@@ -96,7 +98,7 @@ TEST_SUITE("store::intake") {
     TestDb t;
     auto sms = make_sms(k_citizen, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
     sms.hand_over_job = true;
-    sms.hand_over_reply = true;
+    sms.reply_room = ReplyRoom::claimed;
     const auto result = record_inbound(t.db, sms, test_policy());
     REQUIRE(result.report_id);
     const auto id = *result.report_id;
@@ -126,6 +128,33 @@ TEST_SUITE("store::intake") {
     CHECK(result.replies[0].link == "telkomsel");
     CHECK(result.replies[0].msisdn == k_citizen);
     CHECK(result.replies[0].created_at == k_t0);
+    // Room only: the outbox marks it started itself before it leaves.
+    CHECK_FALSE(result.replies[0].started);
+    CHECK_FALSE(rows[0].submit_started_at);
+  }
+
+  TEST_CASE("a reply whose submit is held is marked started in the intake's own commit") {
+    TestDb t;
+    auto sms = make_sms(k_citizen, "LAPORYAI jalan berlubang di Jl. Ahmad Yani", k_t0);
+    sms.reply_room = ReplyRoom::started;
+    const auto result = record_inbound(t.db, sms, test_policy());
+    REQUIRE(result.replies.size() == 1);
+    CHECK(result.replies[0].started);
+    const auto rows = replies(t.db);
+    REQUIRE(rows.size() == 1);
+    // Started, with the outbox's part count, in this (fsync'd) commit: its
+    // submit_sm leaves without a commit of its own.
+    CHECK(rows[0].submit_started_at == k_t0);
+    const auto parts = laporsms::sms::encode_reply(rows[0].text, 0).size();
+    CHECK(t.db.query_int(fmt::format("SELECT parts FROM outbound WHERE id = {}", rows[0].id)) ==
+          static_cast<std::int64_t>(parts));
+    CHECK(t.db.query_int(
+              fmt::format("SELECT claimed_at FROM outbound WHERE id = {}", rows[0].id)) == k_t0);
+    // A crash before its submit_sm_resp was recorded leaves it in doubt, as
+    // any reply marked started: never resent blindly.
+    const auto recovered = recover_on_startup(t.db, k_t0 + 5);
+    CHECK(recovered.replies_unknown == 1);
+    CHECK(recovered.replies_requeued == 0);
   }
 
   TEST_CASE("without room reserved, or over the sender's limit, nothing is handed over") {
@@ -148,7 +177,7 @@ TEST_SUITE("store::intake") {
     // INFO: a reply, no report.
     auto info = make_sms(k_citizen, "INFO", k_t0 + 2000);
     info.hand_over_job = true;
-    info.hand_over_reply = true;
+    info.reply_room = ReplyRoom::claimed;
     const auto help = record_inbound(t.db, info, test_policy());
     CHECK_FALSE(help.job);
     CHECK(help.replies.size() == 1); // a reply without a report is handed over too

@@ -104,8 +104,8 @@ TEST_SUITE("store::outbox") {
 
   TEST_CASE("a reply queued claimed, for an outbox that reserved room, is not claimed again") {
     TestDb t;
-    const auto handed =
-        queue_reply(t.db, std::nullopt, "help", "telkomsel", "628123", "a", k_t0, k_t0);
+    const auto handed = queue_reply(t.db, std::nullopt, "help", "telkomsel", "628123", "a", k_t0,
+                                    ReplyRoom::claimed);
     const auto queued = queue_reply(t.db, std::nullopt, "help", "telkomsel", "628124", "b", k_t0);
     const auto claimed = claim_outbound(t.db, "telkomsel", 10, k_t0 + 7, 0);
     REQUIRE(claimed.size() == 1);
@@ -117,6 +117,18 @@ TEST_SUITE("store::outbox") {
     const auto again = claim_outbound(t.db, "telkomsel", 10, k_t0 + 11, 0);
     REQUIRE(again.size() == 2);
     CHECK(again[0].id == handed);
+  }
+
+  TEST_CASE("a reply queued started is neither claimed nor requeued: it may have left") {
+    TestDb t;
+    const auto started = queue_reply(t.db, std::nullopt, "help", "telkomsel", "628123", "a", k_t0,
+                                     ReplyRoom::started);
+    CHECK(claim_outbound(t.db, "telkomsel", 10, k_t0 + 7, 0).empty());
+    CHECK(reply(t.db, started).submit_started_at == k_t0);
+    const auto recovered = recover_on_startup(t.db, k_t0 + 10);
+    CHECK(recovered.replies_unknown == 1);
+    CHECK(recovered.replies_requeued == 0);
+    CHECK(claim_outbound(t.db, "telkomsel", 10, k_t0 + 11, 0).empty());
   }
 
   TEST_CASE("record_submitted stores every part's message id") {

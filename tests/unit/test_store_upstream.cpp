@@ -131,7 +131,8 @@ TEST_SUITE("store::upstream") {
     auto done = outcome(UpstreamOutcomeKind::delivered, k_t0 + 900);
     done.tracking_id = "1916449";
     done.transaction_id = "TX-77";
-    const auto handed = record_upstream_outcome(t.db, job, done, test_templates(), true);
+    const auto handed =
+        record_upstream_outcome(t.db, job, done, test_templates(), ReplyRoom::claimed);
 
     CHECK(report_state(t.db, id) == "forwarded");
     const auto where = fmt::format("id = {}", id);
@@ -154,6 +155,7 @@ TEST_SUITE("store::upstream") {
     CHECK(handed->id == forwarded[0].id);
     CHECK(handed->text == forwarded[0].text);
     CHECK(handed->created_at == k_t0 + 900);
+    CHECK_FALSE(handed->started);
     CHECK(forwarded[0].msisdn == "628123456789");
     CHECK(forwarded[0].link == "telkomsel");
     CHECK(forwarded[0].state == "queued");

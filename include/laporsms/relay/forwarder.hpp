@@ -61,13 +61,14 @@ using ReplyTemplatesSource = std::function<std::shared_ptr<const store::ReplyTem
 class Forwarder {
 public:
   // Where an outcome's reply to the citizen goes: `reserve` asks the outbox
-  // of a link for room before the outcome is stored; `queued` hands over the
-  // reply stored claimed for it, or, with none, gives the room back
-  // (`reserved`) and has the outboxes look in the queue.
+  // of a link for room (and maybe a submit ticket) before the outcome is
+  // stored; `queued` hands over the reply stored claimed (or started) for
+  // it, or, with none, gives back what `reserved` holds and has the outboxes
+  // look in the queue.
   struct ReplyHandover {
-    std::function<bool(const std::string& link)> reserve;
+    std::function<store::ReplyRoom(const std::string& link)> reserve;
     std::function<void(const std::string& link, std::optional<store::OutboundItem> reply,
-                       bool reserved)>
+                       store::ReplyRoom reserved)>
         queued;
   };
   Forwarder(asio::any_io_executor executor, store::Store& store, lapor::HttpTransport& http,

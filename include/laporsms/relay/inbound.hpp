@@ -28,13 +28,14 @@ struct RuntimePolicy {
 struct IntakeHandover {
   // What was reserved for one SMS before it is stored.
   struct Reserved {
-    bool job = false;   // a forwarder slot, for a report it may file
-    bool reply = false; // room in the outbox of its link, for its reply
+    bool job = false; // a forwarder slot, for a report it may file
+    // Room in the outbox of its link, for its reply.
+    store::ReplyRoom reply = store::ReplyRoom::none;
   };
   // A forwarder slot for a report this SMS may file; true when one is held.
   std::function<bool()> reserve_job;
   // Room in the outbox of `link` for the reply it may cause.
-  std::function<bool(const std::string& link)> reserve_reply;
+  std::function<store::ReplyRoom(const std::string& link)> reserve_reply;
   // After the commit: the reply queued claimed and the job stored inflight
   // for what was reserved (what did not come is given back).
   std::function<void(const std::string& link, store::IntakeResult& result, Reserved reserved)>

@@ -11,7 +11,9 @@
 #include <laporsms/util/wakeup.hpp>
 
 #include <chrono>
+#include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,12 +44,14 @@ public:
   }
   // The hand-over in memory, for a reply about to be queued: reserve() holds
   // room when the link can send now (bound, room in the window, not
-  // throttled, nothing older waiting); the store then queues the reply
-  // claimed and take() sends it without a claim of its own; release() gives
-  // the room back when no reply came.
-  bool reserve();
+  // throttled, nothing older waiting), and a submit ticket too when its
+  // submit_sm could leave at once (ReplyRoom::started); the store then
+  // queues the reply claimed (and started) and take() sends it without a
+  // claim (or a mark) of its own; release() gives back what reserve() held
+  // when no reply came.
+  store::ReplyRoom reserve();
   void take(store::OutboundItem item);
-  void release();
+  void release(store::ReplyRoom room);
   void stop() {
     m_stopping = true;
     m_wakeup.notify();
@@ -55,7 +59,9 @@ public:
   unsigned in_progress() const { return m_in_progress; }
 
 private:
-  awaitable<void> send(store::OutboundItem item);
+  awaitable<void> send(store::OutboundItem item, std::optional<smpp::SubmitTicket> ticket);
+  // One of the tickets held, a usable one first.
+  std::optional<smpp::SubmitTicket> take_ticket();
   unsigned max_in_progress() const;
 
   asio::any_io_executor m_executor;
@@ -67,6 +73,10 @@ private:
   util::Wakeup m_wakeup;
   bool m_stopping = false;
   unsigned m_in_progress = 0;
+  // Held for replies reserved as ReplyRoom::started until they come (or do
+  // not); any one serves any reply of this link (take_ticket() prefers one
+  // on the connection bound now).
+  std::deque<smpp::SubmitTicket> m_tickets;
   // Replies may wait in the database unclaimed (the last claim filled its
   // limit, a reservation was refused, a send was put back): run() claims
   // again when a send ends, and no reply is handed over ahead of them.

@@ -35,12 +35,12 @@ public:
   std::vector<std::string> down_links_falling_back_to(const std::string& name) const;
 
   // Room in the outbox of `link` for a reply about to be queued.
-  bool reserve_reply(const std::string& link);
+  store::ReplyRoom reserve_reply(const std::string& link);
   // A reply was queued on `link`: the one stored claimed for the room
   // reserved goes to its outbox; with none, the room goes back and the
   // outboxes that may carry the queue look.
   void reply_queued(const std::string& link, std::optional<store::OutboundItem> reply,
-                    bool reserved);
+                    store::ReplyRoom reserved);
   // Replies wait in the queue of `link`: its outbox looks, and its
   // fallback's while `link` cannot transmit.
   void wake_outbox(const std::string& link);
@@ -58,7 +58,7 @@ private:
   const Link* find(const std::string& name) const;
   // The reply stored claimed goes to the room reserved; whether one went.
   bool hand_over_reply(const std::string& link, std::optional<store::OutboundItem> reply,
-                       bool reserved);
+                       store::ReplyRoom reserved);
   // After the intake's commit.
   void intake_stored(const std::string& link, store::IntakeResult& result,
                      IntakeHandover::Reserved reserved);

@@ -46,6 +46,9 @@ public:
   // Takes one of `window` slots for a submit, waiting while all are in use;
   // false (and no slot) when the connection closed meanwhile.
   awaitable<bool> acquire_slot(unsigned window);
+  // The same without waiting: false when none is free or the connection
+  // cannot send.
+  bool try_acquire_slot(unsigned window);
   // Gives back a slot that will not be used after all.
   void release_slot();
 

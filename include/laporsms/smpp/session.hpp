@@ -81,6 +81,43 @@ struct LinkSnapshot {
 };
 
 class Connection;
+class Session;
+
+// What a submit_sm needs before it may leave, taken ahead of it and held: a
+// pass through the throttle gate, a window slot and the rate's token. For
+// a reply marked started in the commit that queues it: once that commits,
+// nothing stands between it and the wire, so a crash cannot leave a reply
+// marked started that had to wait and never left. Dropped unused, it gives
+// all three back (to a session still alive: a ticket in a coroutine frame
+// the io_context destroys at exit may outlive it).
+class SubmitTicket {
+public:
+  SubmitTicket(SubmitTicket&& other) noexcept;
+  SubmitTicket& operator=(SubmitTicket&& other) noexcept;
+  SubmitTicket(const SubmitTicket&) = delete;
+  SubmitTicket& operator=(const SubmitTicket&) = delete;
+  ~SubmitTicket();
+
+  // Its connection is still bound: a submit on it may leave.
+  bool usable() const;
+
+private:
+  friend class Session;
+  using Clock = std::chrono::steady_clock;
+  SubmitTicket(std::shared_ptr<Session*> session, std::shared_ptr<Connection> tx,
+               Clock::time_point taken_at, Clock::time_point rate_before,
+               Clock::time_point rate_after);
+  void give_back();
+
+  // Points at the session while it lives; null once used or moved from.
+  std::shared_ptr<Session*> m_session;
+  std::shared_ptr<Connection> m_tx;
+  Clock::time_point m_taken_at{};
+  // The rate's next free time before and after this ticket took its token:
+  // given back unused, the token is refunded if no one took one since.
+  Clock::time_point m_rate_before{};
+  Clock::time_point m_rate_after{};
+};
 
 class Session {
 public:
@@ -106,6 +143,14 @@ public:
   // window slot and the rate limit; fills in sequence_number.
   awaitable<SubmitResult> submit(SubmitSm pdu, BeforeWrite before_write = {});
 
+  // A ticket for a submit_sm that may leave right now (the transmitter
+  // bound, not throttled, a window slot free, the rate allows it), holding
+  // what it takes; nullopt when it would have to wait. Never waits.
+  std::optional<SubmitTicket> reserve_submit();
+  // Sends one submit_sm on what `ticket` holds, without waiting for
+  // anything but its response; fills in sequence_number.
+  awaitable<SubmitResult> submit_reserved(SubmitTicket ticket, SubmitSm pdu);
+
   // From now on every deliver_sm / data_sm is answered with a temporary
   // error (the SMSC keeps it and delivers it again): the first step of a stop.
   void refuse_inbound() { m_refusing_inbound = true; }
@@ -125,9 +170,12 @@ public:
 
 private:
   friend class Connection;
+  friend class SubmitTicket;
   awaitable<void> run_connection(BindMode mode);
   void set_state();
   std::uint32_t next_sequence();
+  std::shared_ptr<Connection> transmitting() const;
+  std::chrono::microseconds submit_spacing() const;
   // Keeps `error` as the link's last error (laporctl status); the caller logs it.
   void note_error(std::string error);
 
@@ -155,6 +203,8 @@ private:
   std::uint64_t m_mt_submitted = 0;
   unsigned m_running = 0;
   std::mt19937_64 m_rng;
+  // What outstanding tickets reach this session through; cleared when it dies.
+  std::shared_ptr<Session*> m_alive = std::make_shared<Session*>(this);
   // Token bucket for submit_rate: the earliest time the next submit may leave.
   std::chrono::steady_clock::time_point m_next_submit{};
 

@@ -30,19 +30,23 @@ int file_expired_parts(Connection& db, std::int64_t now, const IntakePolicy& pol
 sms::RefKey deployment_ref_key(Connection& db);
 
 // Queues one reply in the outbound queue; returns its id.
-// `claimed_at`: queued already claimed, for an outbox that reserved room for
-// it (a hand-over in memory: its own claim never sees it).
+// `room`: what the outbox of `link` reserved for it. With room it is queued
+// claimed at `now` (a hand-over in memory: the outbox's own claim never sees
+// it); with a submit held besides (ReplyRoom::started) it is also marked
+// started, with the part count the outbox will send, so this transaction
+// must be fsync'd before its submit_sm leaves (as the intake's and an
+// upstream outcome's are). A crash before it leaves finds it in doubt, as
+// any reply marked started: never resent blindly.
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,
                          std::string_view kind, std::string_view link, std::string_view msisdn,
-                         std::string_view text, std::int64_t now,
-                         std::optional<std::int64_t> claimed_at = std::nullopt);
+                         std::string_view text, std::int64_t now, ReplyRoom room = ReplyRoom::none);
 
 // Queues a reply about report `report_id` unless its sender is one we never
 // reply to (reports.silent); returns its id, or nullopt when none was queued.
-std::optional<std::int64_t>
-queue_report_reply(Connection& db, std::int64_t report_id, std::string_view kind,
-                   std::string_view link, std::string_view msisdn, std::string_view text,
-                   std::int64_t now, std::optional<std::int64_t> claimed_at = std::nullopt);
+std::optional<std::int64_t> queue_report_reply(Connection& db, std::int64_t report_id,
+                                               std::string_view kind, std::string_view link,
+                                               std::string_view msisdn, std::string_view text,
+                                               std::int64_t now, ReplyRoom room = ReplyRoom::none);
 
 // What a citizen is told about a report's state when no upstream status is known.
 std::string describe_state(std::string_view state);

@@ -14,6 +14,17 @@
 
 namespace laporsms::store {
 
+// What the outbox of a reply's link holds for it, reserved on the io thread
+// before the transaction that queues the reply.
+enum class ReplyRoom : std::uint8_t {
+  none,    // nothing: the reply waits in the queue for the outbox's claim
+  claimed, // room to take it: queued claimed and handed over in memory; the
+           // outbox marks it started (a commit of its own) before it leaves
+  started, // also a submit_sm that may leave at once (smpp::SubmitTicket):
+           // marked started in the same fsync'd commit that queues it, so
+           // its first part leaves without a commit of its own
+};
+
 // One SMS as it reached us, already decoded and parsed on the io thread.
 struct InboundSms {
   std::string link;
@@ -38,9 +49,9 @@ struct InboundSms {
   // A forwarder slot waits for it: a report filed from this SMS has its job
   // stored inflight, and IntakeResult::job hands it over without a claim.
   bool hand_over_job = false;
-  // Room in the outbox of `link` waits for its reply: queued claimed, and
-  // IntakeResult::replies hands it over.
-  bool hand_over_reply = false;
+  // What the outbox of `link` holds for its reply: queued claimed (and maybe
+  // started), and IntakeResult::replies hands it over.
+  ReplyRoom reply_room = ReplyRoom::none;
 };
 
 // The reply texts with their {placeholders}, as configured; the defaults
@@ -101,6 +112,9 @@ struct OutboundItem {
   std::string msisdn;
   std::string text;
   std::int64_t created_at = 0;
+  // Marked started in the commit that queued it (ReplyRoom::started): the
+  // outbox sends it on the ticket it holds, without marking it again.
+  bool started = false;
 };
 
 // A report due to be forwarded upstream.
@@ -130,7 +144,7 @@ struct IntakeResult {
   std::string ref;
   int replies_queued = 0;
   bool job_queued = false;
-  // The reply queued claimed for the room InboundSms::hand_over_reply
+  // The reply queued claimed for the room InboundSms::reply_room
   // reserved (at most one); the others are in the queue.
   std::vector<OutboundItem> replies;
   // The report's job, stored inflight for the slot InboundSms::hand_over_job

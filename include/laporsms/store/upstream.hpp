@@ -27,13 +27,14 @@ std::optional<std::int64_t> next_due_at(Connection& db);
 // delivered → report forwarded with its tracking id, `forwarded` reply;
 // temporary / auth_error → pending again at outcome.next_attempt_at;
 // rejected / gave_up → report failed, `failed` reply.
-// `hand_over_reply`: the outbox of job.link reserved room for the reply,
-// which is then queued claimed and returned (none for a silent report or a
-// retry); else it waits in the queue.
+// `room`: what the outbox of job.link reserved for the reply; with room it
+// is queued claimed (and, for ReplyRoom::started, marked started: see
+// queue_reply) and returned (none for a silent report or a retry); else it
+// waits in the queue.
 std::optional<OutboundItem> record_upstream_outcome(Connection& db, const UpstreamJob& job,
                                                     const UpstreamOutcome& outcome,
                                                     const ReplyTemplates& replies,
-                                                    bool hand_over_reply = false);
+                                                    ReplyRoom room = ReplyRoom::none);
 
 // Up to `limit` pending jobs created before `created_before` (give_up_after
 // ago), oldest first, each failed as gave_up with `error`: report failed,
