@@ -254,9 +254,11 @@ TEST_SUITE("store::Store") {
     create_table(store);
     asio::io_context io;
     const auto before = store.stats();
+    // Named: run_task takes them by reference and copies them when it starts.
+    const auto first = insert_value(1);
+    const auto second = insert_value(2);
     Outcome riding;
-    asio::co_spawn(io,
-                   run_task(store, insert_value(1), riding, Durability::written, Urgency::rides),
+    asio::co_spawn(io, run_task(store, first, riding, Durability::written, Urgency::rides),
                    asio::detached);
     const auto run_for = [&io](std::chrono::milliseconds limit, const auto& done) {
       const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -269,7 +271,7 @@ TEST_SUITE("store::Store") {
     CHECK_FALSE(riding.value); // nothing to ride yet
     CHECK(store.stats().transactions == before.transactions);
     Outcome urgent;
-    asio::co_spawn(io, run_task(store, insert_value(2), urgent), asio::detached);
+    asio::co_spawn(io, run_task(store, second, urgent), asio::detached);
     run_for(5s, [&] { return riding.value && urgent.value; });
     REQUIRE(riding.value);
     REQUIRE(urgent.value);
@@ -286,10 +288,10 @@ TEST_SUITE("store::Store") {
     Store store(options);
     create_table(store);
     asio::io_context io;
+    const auto insert = insert_value(1);
     Outcome riding;
     const auto queued_at = std::chrono::steady_clock::now();
-    asio::co_spawn(io,
-                   run_task(store, insert_value(1), riding, Durability::fsynced, Urgency::rides),
+    asio::co_spawn(io, run_task(store, insert, riding, Durability::fsynced, Urgency::rides),
                    asio::detached);
     const auto deadline = queued_at + 5s;
     while (!riding.value && !riding.error && std::chrono::steady_clock::now() < deadline) {
