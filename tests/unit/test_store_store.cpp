@@ -250,9 +250,10 @@ TEST_SUITE("store::Store") {
     auto options = options_for(dir);
     options.ride_within = 10s; // longer than the test: only the other task may start it
     options.synchronous = Synchronous::full;
+    // Outlives the store: the writer may still be inside its last post() to it.
+    asio::io_context io;
     Store store(options);
     create_table(store);
-    asio::io_context io;
     const auto before = store.stats();
     // Named: run_task takes them by reference and copies them when it starts.
     const auto first = insert_value(1);
@@ -285,9 +286,9 @@ TEST_SUITE("store::Store") {
     TempDir dir;
     auto options = options_for(dir);
     options.ride_within = 200ms;
+    asio::io_context io; // outlives the store, as above
     Store store(options);
     create_table(store);
-    asio::io_context io;
     const auto insert = insert_value(1);
     Outcome riding;
     const auto queued_at = std::chrono::steady_clock::now();
