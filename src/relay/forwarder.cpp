@@ -298,12 +298,11 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
   };
   const auto what = "upstream job " + job.ref;
   const std::function<bool()> keep_trying = [this] { return !m_stopping; };
-  // The outcome rides the next commit, unless it holds a submit ticket for
-  // its reply (a window slot of the link): then it commits at once.
-  const auto urgency =
-      room == store::ReplyRoom::started ? store::Urgency::now : store::Urgency::rides;
-  const bool stored = co_await m_store.execute_until_stored(record, what, keep_trying,
-                                                            store::Durability::fsynced, urgency);
+  // The outcome rides the next commit another task starts (a crash before
+  // it has the job posted again). With a submit ticket for its reply it
+  // holds one window slot of the link meanwhile: at most ride_within, as
+  // the ticket is only given while the window has room.
+  const bool stored = co_await m_store.execute_until_stored(record, what, keep_trying);
   --m_recording;
   if (!stored) {
     if (room != store::ReplyRoom::none) {
