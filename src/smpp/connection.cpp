@@ -458,14 +458,13 @@ awaitable<bool> Connection::acquire_slot(unsigned window) {
   auto self = shared_from_this();
   // The timer never expires (see the constructor): waiters are woken one at
   // a time by release_slot(), or all at once by close().
-  while (m_open && m_bound && m_submits_in_flight >= window) {
+  while (!try_acquire_slot(window)) {
+    if (!m_open || !m_bound) {
+      co_return false;
+    }
     boost::system::error_code ec;
     co_await m_window_wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  if (!m_open || !m_bound) {
-    co_return false;
-  }
-  ++m_submits_in_flight;
   co_return true;
 }
 

@@ -309,11 +309,6 @@ SubmitTicket::SubmitTicket(std::shared_ptr<Session*> session, std::shared_ptr<Co
     : m_session(std::move(session)), m_tx(std::move(tx)), m_taken_at(taken_at),
       m_rate_before(rate_before), m_rate_after(rate_after) {}
 
-SubmitTicket::SubmitTicket(SubmitTicket&& other) noexcept
-    : m_session(std::move(other.m_session)), m_tx(std::move(other.m_tx)),
-      m_taken_at(other.m_taken_at), m_rate_before(other.m_rate_before),
-      m_rate_after(other.m_rate_after) {}
-
 SubmitTicket& SubmitTicket::operator=(SubmitTicket&& other) noexcept {
   if (this != &other) {
     give_back();

@@ -92,7 +92,8 @@ class Session;
 // the io_context destroys at exit may outlive it).
 class SubmitTicket {
 public:
-  SubmitTicket(SubmitTicket&& other) noexcept;
+  // Moved from, it holds nothing (its shared_ptrs are empty).
+  SubmitTicket(SubmitTicket&& other) noexcept = default;
   SubmitTicket& operator=(SubmitTicket&& other) noexcept;
   SubmitTicket(const SubmitTicket&) = delete;
   SubmitTicket& operator=(const SubmitTicket&) = delete;
