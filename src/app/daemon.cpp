@@ -293,9 +293,40 @@ private:
     for (const auto& warning : fresh.warnings) {
       log::warn("reload: a warning about the configuration", {{"warning", warning.to_string()}});
     }
-    m_policy = make_policy(*fresh.config);
+    // Only what SIGHUP promises changes; the rest runs as it started (the
+    // links, the store, the API are not rebuilt), so a changed ref_prefix or
+    // rahasia must not reach the intake's policy half-applied either.
+    Config applied = m_config;
+    applied.keywords = fresh.config->keywords;
+    applied.limits = fresh.config->limits;
+    applied.replies = fresh.config->replies;
+    if (const auto kept = sections_needing_restart(applied, *fresh.config); !kept.empty()) {
+      log::warn("reload: changed settings need a restart; they run as before until then",
+                {{"sections", kept}});
+    }
+    m_policy = make_policy(applied);
+    m_config = std::move(applied);
     log::info("reload: reply templates, keywords and limits re-read",
               {{"config", m_config.source.string()}});
+  }
+
+  // The sections of `fresh` that differ from what runs, comma-separated.
+  static std::string sections_needing_restart(const Config& running, const Config& fresh) {
+    std::string names;
+    const auto note = [&names](bool same, std::string_view name) {
+      if (!same) {
+        names += names.empty() ? "" : ",";
+        names += name;
+      }
+    };
+    note(running.smsc == fresh.smsc, "smsc");
+    note(running.store == fresh.store, "store");
+    note(running.upstream == fresh.upstream, "upstream");
+    note(running.reports == fresh.reports, "reports");
+    note(running.control == fresh.control, "control");
+    note(running.metrics == fresh.metrics, "metrics");
+    note(running.daemon == fresh.daemon, "daemon");
+    return names;
   }
 
   void start_watchdog() {

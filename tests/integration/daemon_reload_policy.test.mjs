@@ -6,6 +6,7 @@
 // once) what the old one forwarded; a lowered min_report_chars files what was
 // an empty report. A broken [keywords]/[limits] is refused, each fault logged
 // with its key, and the policy in force stays: nothing of the file applies.
+// Other sections changed in the same file wait for a restart (second test).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -179,5 +180,42 @@ test('SIGHUP applies new keywords and rate limits, and refuses a broken [keyword
         `${steady} trotoar rusak di depan pasar`,
         `${late} kabel listrik menjuntai di RW 03`,
       ].sort(), 'the API got exactly the reports the policy in force let through');
+    });
+  });
+
+// What the contract leaves to a restart stays as it runs after SIGHUP, and
+// the log says a restart is needed for it, while the reloadable part of the
+// same file applies: a changed [reports] ref_prefix and [upstream] rahasia
+// (both read by the intake) must not reach reports filed after the reload.
+test('SIGHUP leaves settings outside [keywords], [limits] and [replies] to a restart',
+  { timeout: 60000 }, async () => {
+    const wd = await makeWorkdir('daemon_reload_kept');
+    await wd.run(async () => {
+      const { sim, api, daemon, dbPath } = await startStack(wd, {
+        config: { keywords: { report: ['LAPORYAI'] } },
+      });
+      await writeConfig(wd.path, {
+        smscPort: sim.port, apiUrl: api.url, apiToken: api.token,
+        keywords: { report: ['LAPORYAI', 'PENGADUAN'] },
+        reports: { ref_prefix: 'BDG' },
+        upstream: { rahasia: false },
+      });
+      const before = daemon.lines.length;
+      daemon.child.kill('SIGHUP');
+      await waitFor(() => daemon.lines.slice(before).some((l) => k_reloaded.test(l)),
+        { daemon, what: 'the reload log line' });
+
+      const from = '6281377720011';
+      assert.equal((await sim.sendMo({ from, text: 'PENGADUAN selokan mampet di gang dahlia' })).status, 0);
+      await waitFor(() => api.posts.some((p) => p.telpon === from),
+        { daemon, timeoutMs: 15000, what: 'the report filed under the added keyword' });
+      const [row] = await sqlite(dbPath, `SELECT ref FROM reports WHERE msisdn = '${from}'`);
+      assert.match(row.ref, /^MTR/, `the running ref_prefix stays until a restart: ${row.ref}`);
+      const post = api.posts.find((p) => p.telpon === from);
+      assert.equal(post.rahasia, true, `the running rahasia stays until a restart: ${JSON.stringify(post)}`);
+      const restart = daemon.lines.slice(before).find((l) => /reload: .*need a restart/.test(l));
+      assert.ok(restart, `a line says what needs a restart: ${daemon.lines.slice(before).join(' | ')}`);
+      assert.match(restart, /reports/, `it names [reports]: ${restart}`);
+      assert.match(restart, /upstream/, `it names [upstream]: ${restart}`);
     });
   });
