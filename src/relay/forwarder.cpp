@@ -93,7 +93,8 @@ unsigned Forwarder::busy_slots() const {
 bool Forwarder::reserve() {
   // Never while a claim is out: what it takes is not counted yet, and a job
   // it leaves behind is older than this one.
-  if (!m_gate.admit(!m_stopping && !m_circuit_open && busy_slots() < m_options.concurrency)) {
+  if (!m_gate.admit(!m_stopping && !m_circuit_open && m_ahead.empty() &&
+                    busy_slots() < m_options.concurrency)) {
     return false; // the job goes to the queue: claimed when a slot frees
   }
   ++m_reserved;
@@ -116,11 +117,50 @@ void Forwarder::release() {
   }
 }
 
+void Forwarder::start_ahead() {
+  while (!m_stopping && !m_circuit_open && !m_ahead.empty() &&
+         busy_slots() < m_options.concurrency) {
+    auto job = std::move(m_ahead.front());
+    m_ahead.pop_front();
+    ++m_in_flight;
+    asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
+  }
+}
+
+awaitable<void> Forwarder::unclaim_ahead() {
+  if (m_ahead.empty()) {
+    co_return;
+  }
+  std::vector<store::UpstreamJob> jobs(std::make_move_iterator(m_ahead.begin()),
+                                       std::make_move_iterator(m_ahead.end()));
+  m_ahead.clear();
+  m_gate.mark_backlog(); // they wait in the queue again, oldest first
+  auto unclaim = [jobs = std::move(jobs), now = util::now_ms()](store::Connection& db) {
+    return store::unclaim_jobs(db, jobs, now);
+  };
+  try {
+    // Lost to a crash, they are inflight: start-up recovery requeues them.
+    co_await m_store.execute(std::move(unclaim), store::Durability::written);
+  } catch (const std::exception& e) {
+    log::warn("upstream: cannot put reports claimed ahead back to the queue; they wait until the "
+              "next start",
+              {{"error", e.what()}});
+  }
+}
+
 awaitable<void> Forwarder::run() {
   while (!m_stopping) {
     std::chrono::milliseconds sleep = 60s;
+    if (m_circuit_open && !m_ahead.empty()) {
+      co_await unclaim_ahead(); // before the probe's claim, which must see them
+      continue;
+    }
+    start_ahead();
     const unsigned busy = busy_slots();
     unsigned free_slots = m_options.concurrency > busy ? m_options.concurrency - busy : 0;
+    // What a claim may take: the free slots, and as many again to hold ahead
+    // once a backlog shows (the last claim filled what it asked for).
+    unsigned claim_room = free_slots;
     if (m_circuit_open) {
       // Open: nothing until the probe time; then one job at a time (half-open).
       const auto now = std::chrono::steady_clock::now();
@@ -132,33 +172,45 @@ awaitable<void> Forwarder::run() {
         co_await give_up_overdue(); // once per probe
       }
       free_slots = busy == 0 ? 1 : 0;
+      claim_room = free_slots;
+    } else if (m_gate.backlog() && m_ahead.size() <= m_options.concurrency / 2) {
+      claim_room += m_options.concurrency - static_cast<unsigned>(m_ahead.size());
     }
-    if (free_slots > 0) {
+    if (claim_room > 0) {
       const auto now = util::now_ms();
       // The half-open probe is the oldest report waiting, due or not.
       const auto due_by = m_circuit_open ? std::numeric_limits<std::int64_t>::max() : now;
+      const bool probing = m_circuit_open;
       const bool reopen_backlog = m_release_backlog;
       m_release_backlog = false;
       m_gate.claim_started();
       try {
         // The claim and, when it leaves slots free, when the next job is
         // due: one transaction.
-        auto claim = [now, due_by, free_slots, reopen_backlog](store::Connection& db) {
+        auto claim = [now, due_by, claim_room, reopen_backlog](store::Connection& db) {
           if (reopen_backlog) {
             store::make_pending_due(db, now);
           }
-          auto claimed = store::claim_due_jobs(db, due_by, free_slots);
-          const auto next_due = claimed.size() < free_slots ? store::next_due_at(db) : std::nullopt;
+          auto claimed = store::claim_due_jobs(db, due_by, claim_room);
+          const auto next_due = claimed.size() < claim_room ? store::next_due_at(db) : std::nullopt;
           return std::make_pair(std::move(claimed), next_due);
         };
         // Lost to a power cut, a claim only means the job is tried again.
         auto [jobs, due] = co_await m_store.execute(std::move(claim), store::Durability::written);
-        m_gate.claim_ended(jobs.size() >= free_slots);
+        m_gate.claim_ended(jobs.size() >= claim_room);
         for (auto& job : jobs) {
-          ++m_in_flight;
-          asio::co_spawn(m_executor, attempt(std::move(job)), asio::detached);
+          m_ahead.push_back(std::move(job)); // behind any older ones held
         }
-        if (jobs.size() < free_slots) {
+        if (probing && m_circuit_open && busy_slots() == 0 && !m_ahead.empty()) {
+          // The half-open probe: one job, whatever the claim took. (Opened
+          // while a claim was out, the circuit gives back what it took.)
+          auto probe = std::move(m_ahead.front());
+          m_ahead.pop_front();
+          ++m_in_flight;
+          asio::co_spawn(m_executor, attempt(std::move(probe)), asio::detached);
+        }
+        start_ahead();
+        if (jobs.size() < claim_room) {
           if (due) {
             sleep = std::clamp<std::chrono::milliseconds>(
                 std::chrono::milliseconds(*due - util::now_ms()), 0ms, 60s);
@@ -172,13 +224,13 @@ awaitable<void> Forwarder::run() {
         sleep = 1s;
       }
     }
-    if (free_slots == 0 && !m_circuit_open) {
+    if (claim_room == 0 && !m_circuit_open) {
       // A job may fall due while every slot is busy: the next one to free
       // wakes this loop, and nothing newer is handed over meanwhile.
       m_gate.mark_backlog();
     }
-    if (sleep > 0ms || free_slots == 0) {
-      co_await m_wakeup.wait(free_slots == 0 ? std::chrono::milliseconds(60s) : sleep);
+    if (sleep > 0ms || claim_room == 0) {
+      co_await m_wakeup.wait(claim_room == 0 ? std::chrono::milliseconds(60s) : sleep);
     }
   }
 }
@@ -277,6 +329,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
       outcome.kind == store::UpstreamOutcomeKind::auth_error) {
     m_gate.mark_backlog(); // pending again: run() learns when it falls due
   }
+  start_ahead(); // the freed slot sends the next job claimed ahead, if any
   if (m_gate.backlog() || m_circuit_open) {
     m_wakeup.notify();
   }
@@ -365,6 +418,7 @@ awaitable<void> Forwarder::attempt(store::UpstreamJob job) {
 awaitable<void> Forwarder::stop(std::chrono::milliseconds grace) {
   m_stopping = true;
   m_wakeup.notify();
+  co_await unclaim_ahead();
   asio::steady_timer timer(m_executor);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while ((m_in_flight > 0 || m_recording > 0) && std::chrono::steady_clock::now() < deadline) {

@@ -74,6 +74,22 @@ std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::s
   return jobs;
 }
 
+int unclaim_jobs(Connection& db, const std::vector<UpstreamJob>& jobs, std::int64_t now) {
+  auto& unmark = db.prepare("UPDATE upstream_jobs SET state = 'pending', attempts = attempts - 1, "
+                            "updated_at = ? WHERE report_id = ? AND state = 'inflight'");
+  int undone = 0;
+  for (const auto& job : jobs) {
+    unmark.bind(1, now).bind(2, job.report_id);
+    unmark.run();
+    unmark.reset();
+    if (db.changes() > 0) {
+      ++undone;
+      set_report_state(db, job.report_id, report_state_for(JobState::pending), now);
+    }
+  }
+  return undone;
+}
+
 int make_pending_due(Connection& db, std::int64_t now) {
   auto& stmt = db.prepare("UPDATE upstream_jobs SET next_attempt_at = ? WHERE state = 'pending' "
                           "AND next_attempt_at > ?");

@@ -11,6 +11,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -48,6 +50,8 @@ public:
   std::deque<unsigned> script;
   std::vector<Seen> requests;
   int next_tracking_id = 1916449;
+  // While set, requests are taken (seen) but not answered.
+  bool hold = false;
 
   boost::asio::awaitable<tl::expected<HttpResponse, HttpError>> send(HttpRequest request) override {
     unsigned status = 200;
@@ -56,6 +60,11 @@ public:
       script.pop_front();
     }
     requests.push_back({std::move(request.body), Clock::now(), status});
+    while (hold) {
+      boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+      pause.expires_after(1ms);
+      co_await pause.async_wait(boost::asio::use_awaitable);
+    }
     if (status == 0) {
       co_return tl::unexpected(HttpError{HttpErrorKind::connect, "POST api:443: connect: refused"});
     }
@@ -242,6 +251,80 @@ TEST_SUITE("relay::Forwarder (stage)") {
     }
     CHECK(stage.forwarder.snapshot().state == relay::UpstreamState::ok);
     CHECK(stage.forwarder.snapshot().temporary == 5);
+  }
+
+  TEST_CASE("under a backlog, jobs are claimed ahead of a free slot and sent oldest first") {
+    auto options = fast_options();
+    options.concurrency = 2;
+    Stage stage(options);
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 7; ++i) {
+      ids.push_back(stage.file(fmt::format("62811100003{}", i),
+                               fmt::format("laporan nomor {} tentang got mampet", i)));
+    }
+    stage.api.hold = true;
+    stage.start();
+    // Two requests out, and two more claimed to follow them at once: inflight
+    // in the database, their reports forwarding, no request sent for them.
+    REQUIRE(stage.run_until([&] { return stage.count("upstream_jobs", "state = 'inflight'") == 4; },
+                            5s));
+    stage.run_until([] { return false; }, 30ms); // nothing more is claimed or sent meanwhile
+    CHECK(stage.api.requests.size() == 2);
+    CHECK(stage.count("upstream_jobs", "state = 'inflight'") == 4);
+    CHECK(stage.count("reports", "state = 'forwarding'") == 4);
+    CHECK(stage.forwarder.snapshot().in_flight == 2);
+
+    stage.api.hold = false;
+    REQUIRE(stage.run_until([&] { return stage.forwarder.snapshot().delivered == 7; }, 5s));
+    REQUIRE(stage.api.requests.size() == 7); // each once
+    for (std::size_t k = 1; k < stage.api.requests.size(); ++k) {
+      const auto& earlier = stage.api.requests[k - 1].body;
+      const auto& later = stage.api.requests[k].body;
+      CHECK(earlier.substr(earlier.find("laporan nomor"), 15) <
+            later.substr(later.find("laporan nomor"), 15));
+    }
+    for (const auto id : ids) {
+      CHECK(stage.report_column(id, "state") == "forwarded");
+    }
+    // Each claim counted one attempt, and each attempt was made.
+    CHECK(stage.count("upstream_jobs", "attempts = 1 AND state = 'done'") == 7);
+  }
+
+  TEST_CASE("the circuit opening gives the jobs claimed ahead back, their attempt not counted") {
+    auto options = fast_options();
+    options.concurrency = 2;
+    options.circuit_threshold = 1;
+    options.retry_min = 400ms; // the probe waits: the test sees the queue meanwhile
+    options.retry_max = 400ms;
+    Stage stage(options);
+    for (int i = 0; i < 6; ++i) {
+      stage.file(fmt::format("62811100004{}", i),
+                 fmt::format("laporan nomor {} tentang banjir", i));
+    }
+    stage.api.script = {503, 503};
+    stage.api.hold = true;
+    stage.start();
+    REQUIRE(stage.run_until([&] { return stage.count("upstream_jobs", "state = 'inflight'") == 4; },
+                            5s));
+    CHECK(stage.api.requests.size() == 2);
+    // Both answer 503: the circuit opens, and the two claimed ahead go back
+    // to the queue unsent, due at once, as if never claimed.
+    stage.api.hold = false;
+    REQUIRE(stage.run_until(
+        [&] {
+          return stage.forwarder.snapshot().state == relay::UpstreamState::circuit_open &&
+                 stage.count("upstream_jobs", "state = 'inflight'") == 0;
+        },
+        5s));
+    CHECK(stage.api.requests.size() == 2);
+    CHECK(stage.count("upstream_jobs", "state = 'pending' AND attempts = 0") == 4);
+    CHECK(stage.count("upstream_jobs", "state = 'pending' AND attempts = 1") == 2);
+    CHECK(stage.count("reports", "state = 'received'") == 6);
+
+    // The probe succeeds; everything goes, each report filed once.
+    REQUIRE(stage.run_until([&] { return stage.forwarder.snapshot().delivered == 6; }, 5s));
+    CHECK(stage.api.requests.size() == 8);
+    CHECK(stage.count("upstream_jobs", "state = 'done'") == 6);
   }
 
   TEST_CASE("a refused token leaves the report waiting, not failed, and says auth_error") {

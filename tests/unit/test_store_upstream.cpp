@@ -108,6 +108,30 @@ TEST_SUITE("store::upstream") {
     CHECK(job_int(t.db, id, "attempts") == 2);
   }
 
+  TEST_CASE("unclaim_jobs undoes a claim whose attempt never started, and nothing else") {
+    TestDb t;
+    const auto a = file_report(t.db, "628100000001", "laporan pertama di sini", k_t0);
+    const auto b = file_report(t.db, "628100000002", "laporan kedua di sini", k_t0 + 10);
+    const auto claimed = claim_due_jobs(t.db, k_t0 + 20, 2);
+    REQUIRE(claimed.size() == 2);
+    // b's attempt was made and answered meanwhile: it is no longer inflight.
+    auto done = outcome(UpstreamOutcomeKind::delivered, k_t0 + 30);
+    done.tracking_id = "4711";
+    record_upstream_outcome(t.db, claimed[1], done, test_templates());
+
+    CHECK(unclaim_jobs(t.db, claimed, k_t0 + 40) == 1);
+    CHECK(job_state(t.db, a) == "pending");
+    CHECK(job_int(t.db, a, "attempts") == 0); // the claim counted an attempt never made
+    CHECK(job_int(t.db, a, "next_attempt_at") <= k_t0 + 40);
+    CHECK(report_state(t.db, a) == "received");
+    CHECK(job_state(t.db, b) == "done");
+    CHECK(report_state(t.db, b) == "forwarded");
+    // Due at once, and the next claim counts its first attempt again.
+    const auto again = claim_one(t.db, k_t0 + 40);
+    CHECK(again.report_id == a);
+    CHECK(again.attempts == 1);
+  }
+
   TEST_CASE("next_due_at is the earliest pending job") {
     TestDb t;
     CHECK_FALSE(next_due_at(t.db));

@@ -14,6 +14,7 @@
 #include <laporsms/util/wakeup.hpp>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -98,6 +99,11 @@ public:
 private:
   awaitable<void> give_up_overdue();
   unsigned busy_slots() const;
+  // Starts jobs claimed ahead while slots are free and the circuit is closed.
+  void start_ahead();
+  // Gives the jobs claimed ahead back to the queue (the circuit opened, or
+  // stopping): their attempts never started.
+  awaitable<void> unclaim_ahead();
   awaitable<void> attempt(store::UpstreamJob job);
 
   asio::any_io_executor m_executor;
@@ -114,6 +120,11 @@ private:
   unsigned m_in_flight = 0; // requests to the API not yet answered
   unsigned m_recording = 0; // answered, the outcome not yet stored
   unsigned m_reserved = 0;  // slots held for jobs being filed (reserve)
+  // Under a backlog, up to `concurrency` jobs claimed ahead of a free slot:
+  // the slot an answer frees sends the next request at once instead of
+  // waiting for a claim's round trip through the writer. Inflight in the
+  // database (start-up recovery puts them back, as any claimed job).
+  std::deque<store::UpstreamJob> m_ahead;
   // Jobs may wait in the database (the last claim filled its slots, a job
   // failed for now, a reservation was refused): run() looks again when a
   // slot frees, and no job is handed over ahead of them.

@@ -15,6 +15,13 @@ namespace laporsms::store {
 // inflight with one more attempt counted, and its report `forwarding`.
 std::vector<UpstreamJob> claim_due_jobs(Connection& db, std::int64_t now, std::size_t limit);
 
+// Undoes the claim of `jobs` whose attempt never started (the forwarder
+// claimed them ahead of a free slot, then the circuit opened or it stopped):
+// pending again, due as they were, the attempt the claim counted taken back,
+// each report `received`. A job no longer inflight is left alone. Returns
+// how many went back.
+int unclaim_jobs(Connection& db, const std::vector<UpstreamJob>& jobs, std::int64_t now);
+
 // Makes every pending job due at `now` (the API answers again: the backlog
 // goes out in order of arrival rather than by each job's own backoff).
 int make_pending_due(Connection& db, std::int64_t now);
