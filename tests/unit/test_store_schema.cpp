@@ -56,6 +56,38 @@ TEST_SUITE("store::schema") {
     }
   }
 
+  TEST_CASE("a report is found by its tracking id through the index, never by a table scan") {
+    TempDir dir;
+    Connection db(dir.file("plan.db"), OpenMode::read_write_create);
+    migrate(db);
+    for (const char* sql :
+         {"SELECT id FROM reports WHERE tracking_id = '1916449' ORDER BY id DESC LIMIT 1",
+          "SELECT id FROM reports WHERE ref = 'MTR4K7Q' OR tracking_id = 'MTR4K7Q' "
+          "ORDER BY id DESC LIMIT 1"}) {
+      CAPTURE(sql);
+      const auto plan = plan_of(db, sql);
+      CAPTURE(plan);
+      CHECK(plan.find("reports_tracking") != std::string::npos);
+      CHECK(plan.find("SCAN reports") == std::string::npos);
+    }
+  }
+
+  TEST_CASE("a row whose report or tracking id is not known yet has no index entry") {
+    TempDir dir;
+    Connection db(dir.file("partial.db"), OpenMode::read_write_create);
+    migrate(db);
+    for (const auto& [index, condition] :
+         {std::pair{"inbound_report", "report_id IS NOT NULL"},
+          std::pair{"reports_tracking", "tracking_id IS NOT NULL"}}) {
+      CAPTURE(index);
+      const auto sql = store_test::query_text(
+          db,
+          fmt::format("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = '{}'", index));
+      REQUIRE(sql);
+      CHECK(sql->find(condition) != std::string::npos);
+    }
+  }
+
   TEST_CASE("a new file is migrated to the current version") {
     TempDir dir;
     Connection db(dir.file("new.db"), OpenMode::read_write_create);
