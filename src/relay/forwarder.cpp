@@ -198,6 +198,9 @@ awaitable<void> Forwarder::run() {
         // Lost to a power cut, a claim only means the job is tried again.
         auto [jobs, due] = co_await m_store.execute(std::move(claim), store::Durability::written);
         m_gate.claim_ended(jobs.size() >= claim_room);
+        if (m_read_fault.cleared()) {
+          log::info("upstream: reads the job queue again");
+        }
         for (auto& job : jobs) {
           m_ahead.push_back(std::move(job)); // behind any older ones held
         }
@@ -219,7 +222,13 @@ awaitable<void> Forwarder::run() {
           sleep = 0ms; // more may be due: look again once a slot frees
         }
       } catch (const std::exception& e) {
-        log::error("upstream: cannot read the job queue", {{"error", e.what()}});
+        if (m_read_fault.failed()) {
+          log::error("upstream: cannot read the job queue; retrying every second, logged again "
+                     "when it reads",
+                     {{"error", e.what()}});
+        } else {
+          log::debug("upstream: cannot read the job queue", {{"error", e.what()}});
+        }
         m_gate.claim_failed();
         sleep = 1s;
       }

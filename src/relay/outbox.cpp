@@ -127,6 +127,9 @@ awaitable<void> OutboxSender::run() {
           co_await m_store.execute(std::move(claim), store::Durability::written);
       items = std::move(claimed);
       m_gate.claim_ended(items.size() >= limit);
+      if (m_read_fault.cleared()) {
+        log::info("outbox: reads the queue again", {{"link", link}});
+      }
       m_metrics.reply("expired", static_cast<std::uint64_t>(std::max(expired, 0)));
       if (expired > 0) {
         log::warn(
@@ -134,7 +137,13 @@ awaitable<void> OutboxSender::run() {
             {{"link", link}, {"count", expired}, {"reply_max_age_ms", m_options.max_age.count()}});
       }
     } catch (const std::exception& e) {
-      log::error("outbox: cannot read the queue", {{"link", link}, {"error", e.what()}});
+      if (m_read_fault.failed()) {
+        log::error("outbox: cannot read the queue; retrying every second, logged again when it "
+                   "reads",
+                   {{"link", link}, {"error", e.what()}});
+      } else {
+        log::debug("outbox: cannot read the queue", {{"link", link}, {"error", e.what()}});
+      }
       read_failed = true;
       m_gate.claim_failed();
     }

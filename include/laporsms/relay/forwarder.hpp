@@ -9,6 +9,7 @@
 #include <laporsms/metrics/catalog.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/store.hpp>
+#include <laporsms/util/fault_episode.hpp>
 #include <laporsms/util/handover_gate.hpp>
 #include <laporsms/util/net.hpp>
 #include <laporsms/util/wakeup.hpp>
@@ -129,6 +130,7 @@ private:
   // failed for now, a reservation was refused): run() looks again when a
   // slot frees, and no job is handed over ahead of them.
   util::HandoverGate m_gate;
+  util::FaultEpisode m_read_fault; // the job queue cannot be read
   ForwarderSnapshot m_counters;
   // Circuit breaker: open after circuit_threshold temporary failures in a
   // row; after a backoff one probe goes out (half-open); its success closes it.

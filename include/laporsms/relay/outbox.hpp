@@ -6,6 +6,7 @@
 #include <laporsms/smpp/session.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/store.hpp>
+#include <laporsms/util/fault_episode.hpp>
 #include <laporsms/util/handover_gate.hpp>
 #include <laporsms/util/net.hpp>
 #include <laporsms/util/wakeup.hpp>
@@ -81,6 +82,7 @@ private:
   // limit, a reservation was refused, a send was put back): run() claims
   // again when a send ends, and no reply is handed over ahead of them.
   util::HandoverGate m_gate;
+  util::FaultEpisode m_read_fault; // the queue cannot be read
   // Grows while the SMSC answers "throttled" or "queue full", shrinks on success.
   std::chrono::milliseconds m_pause{0};
   std::chrono::steady_clock::time_point m_last_throttle{};
