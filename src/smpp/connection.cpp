@@ -3,7 +3,9 @@
 #include <laporsms/util/log.hpp>
 #include <laporsms/util/tls.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace laporsms::smpp {
 namespace {
@@ -299,10 +301,29 @@ awaitable<bool> Connection::skip_frame(const std::array<std::uint8_t, 4>& length
 }
 
 awaitable<void> Connection::read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec) {
-  if (m_tls) {
-    co_await asio::async_read(m_stream, buffer, asio::redirect_error(use_awaitable, ec));
-  } else {
-    co_await asio::async_read(socket(), buffer, asio::redirect_error(use_awaitable, ec));
+  auto* out = static_cast<std::uint8_t*>(buffer.data());
+  std::size_t wanted = buffer.size();
+  for (;;) {
+    const std::size_t take = std::min(wanted, m_read_end - m_read_begin);
+    if (take > 0) {
+      std::memcpy(out, m_read_ahead.data() + m_read_begin, take);
+      m_read_begin += take;
+      out += take;
+      wanted -= take;
+    }
+    if (wanted == 0) {
+      co_return;
+    }
+    m_read_begin = 0;
+    m_read_end = 0;
+    const auto room = asio::buffer(m_read_ahead);
+    const std::size_t got =
+        m_tls ? co_await m_stream.async_read_some(room, asio::redirect_error(use_awaitable, ec))
+              : co_await socket().async_read_some(room, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+    m_read_end = got;
   }
 }
 

@@ -820,6 +820,50 @@ TEST_SUITE("smpp::Session") {
     CHECK(sequences.back() <= 0x7FFFFFFFU);
   }
 
+  TEST_CASE("PDUs that arrive together, or split anywhere, are each read and answered") {
+    Harness h;
+    REQUIRE(h.start_and_bind());
+    // Five enquire_link in one write: one read takes them all.
+    Bytes burst;
+    for (std::uint32_t sequence = 0x51; sequence <= 0x55; ++sequence) {
+      const auto frame = encode(EnquireLink{sequence});
+      REQUIRE(frame);
+      burst.insert(burst.end(), frame->begin(), frame->end());
+    }
+    // Then one cut inside its length, one inside its header, and a
+    // deliver_sm inside its body: each arrives in two writes.
+    const auto split_a = encode(EnquireLink{0x61});
+    const auto split_b = encode(EnquireLink{0x62});
+    const auto deliver = encode(mo_sms(0x63, "LAPORYAI jalan rusak"));
+    REQUIRE(split_a);
+    REQUIRE(split_b);
+    REQUIRE(deliver);
+    h.fake.send_raw(0, burst);
+    REQUIRE(h.run_until([&] { return h.fake.count<EnquireLinkResp>() == 5; }, 1s));
+    h.fake.send_raw(0, Bytes(split_a->begin(), split_a->begin() + 2));
+    h.run_until([] { return false; }, 20ms);
+    CHECK(h.fake.count<EnquireLinkResp>() == 5); // half a length is nothing yet
+    Bytes rest(split_a->begin() + 2, split_a->end());
+    rest.insert(rest.end(), split_b->begin(), split_b->begin() + 9);
+    h.fake.send_raw(0, rest);
+    REQUIRE(h.run_until([&] { return h.fake.count<EnquireLinkResp>() == 6; }, 1s));
+    Bytes last(split_b->begin() + 9, split_b->end());
+    last.insert(last.end(), deliver->begin(), deliver->begin() + 20);
+    h.fake.send_raw(0, last);
+    REQUIRE(h.run_until([&] { return h.fake.count<EnquireLinkResp>() == 7; }, 1s));
+    h.fake.send_raw(0, Bytes(deliver->begin() + 20, deliver->end()));
+    REQUIRE(h.run_until([&] { return h.fake.count<DeliverSmResp>() == 1; }, 1s));
+
+    std::vector<std::uint32_t> answered;
+    for (const auto& resp : h.fake.received<EnquireLinkResp>()) {
+      answered.push_back(resp.sequence_number);
+    }
+    CHECK(answered == std::vector<std::uint32_t>{0x51, 0x52, 0x53, 0x54, 0x55, 0x61, 0x62});
+    CHECK(h.fake.received<DeliverSmResp>().front().sequence_number == 0x63);
+    CHECK(h.fake.connections() == 1);
+    CHECK(h.bound());
+  }
+
   TEST_CASE("an unknown command_id gets generic_nack ESME_RINVCMDID and the session stays up") {
     Harness h;
     REQUIRE(h.start_and_bind());

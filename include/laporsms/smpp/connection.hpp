@@ -65,6 +65,7 @@ private:
   void send(const Pdu& pdu);
   void queue_frame(std::vector<std::uint8_t> frame);
   awaitable<void> reader();
+  // Fills `buffer` from what was read ahead, reading more as needed.
   awaitable<void> read_exact(asio::mutable_buffer buffer, boost::system::error_code& ec);
   // Reads past a frame too long to take (DecodeError::skip_length octets), then NACKs it.
   // false: the connection failed while reading (`ec` says why).
@@ -96,6 +97,12 @@ private:
   // bytes go through next_layer() untouched.
   asio::ssl::stream<tcp::socket> m_stream;
   bool m_tls = false;
+  // What one read took from the peer beyond the frame being parsed: a read
+  // takes whatever the socket holds, so a burst of PDUs costs one read, not
+  // two a PDU and a last one that finds nothing.
+  std::vector<std::uint8_t> m_read_ahead = std::vector<std::uint8_t>(16 * 1024);
+  std::size_t m_read_begin = 0; // unparsed octets are [begin, end)
+  std::size_t m_read_end = 0;
   asio::steady_timer m_write_wake;
   asio::steady_timer m_window_wake;
   asio::steady_timer m_closed_wake;
