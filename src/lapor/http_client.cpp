@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <list>
 #include <optional>
 #include <stdexcept>
@@ -132,6 +133,26 @@ struct Exchange {
   bool reusable = false;
   HttpResponse response;
 };
+
+// Whether an idle kept-alive connection may still carry a request, as far
+// as can be told without sending one: a server that closed it (its
+// keep-alive timeout ran out) has sent FIN, and a peek reads end of file.
+// Anything else waiting to be read (a TLS close_notify, stray bytes) makes
+// it as unusable. Sent over anyway, a request that may not be sent twice
+// would fail once written whole, and its report would wait for a retry
+// marked a possible duplicate.
+bool still_open(tcp::socket& socket) {
+  error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) {
+    return false;
+  }
+  std::array<char, 1> byte{};
+  socket.receive(asio::buffer(byte), tcp::socket::message_peek, ec);
+  const bool open = ec == asio::error::would_block;
+  socket.non_blocking(false, ec);
+  return open;
+}
 
 template <class Stream>
 asio::awaitable<Exchange> exchange(Stream& stream, beast::tcp_stream& layer,
@@ -401,15 +422,20 @@ struct HttpClient::Impl {
   }
 
   std::unique_ptr<Connection> take_idle(const std::string& key) {
-    // Newest first: the one least likely to have been closed by the server.
-    for (auto it = m_idle.rbegin(); it != m_idle.rend(); ++it) {
-      if ((*it)->key == key) {
-        auto conn = std::move(*it);
-        m_idle.erase(std::next(it).base());
+    for (;;) {
+      // Newest first: the one least likely to have been closed by the server.
+      const auto it = std::find_if(m_idle.rbegin(), m_idle.rend(),
+                                   [&key](const auto& conn) { return conn->key == key; });
+      if (it == m_idle.rend()) {
+        return nullptr;
+      }
+      auto conn = std::move(*it);
+      m_idle.erase(std::next(it).base());
+      if (still_open(conn->tcp().socket())) {
         return conn;
       }
+      retire(std::move(conn), false); // the server hung up while it sat idle
     }
-    return nullptr;
   }
 
   void keep_idle(std::unique_ptr<Connection> conn) {

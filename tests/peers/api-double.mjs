@@ -199,6 +199,7 @@ export class ApiDouble extends EventEmitter {
   #token;
   #adapter;
   #tls;
+  #keepAliveTimeoutMs;
   #certificates = null;
   #server = null;
   #port = 0;
@@ -216,7 +217,10 @@ export class ApiDouble extends EventEmitter {
   // at start() in `dir` by a fresh test CA (see makeTestCertificates and
   // caFile); {dir, altNames} names what the certificate is valid for, and
   // {urlHost} the host the URLs use (default 127.0.0.1).
-  constructor({ token = 'test-token', adapter = 'lapor-xml', logger = null, tls = null } = {}) {
+  // `keepAliveTimeoutMs`: how long an idle kept-alive connection stays open
+  // (node's default, 5 s, when not given).
+  constructor({ token = 'test-token', adapter = 'lapor-xml', logger = null, tls = null,
+    keepAliveTimeoutMs = null } = {}) {
     super();
     if (adapter !== 'lapor-xml' && adapter !== 'rest-json') {
       throw new Error(`unknown adapter ${adapter}`);
@@ -227,8 +231,10 @@ export class ApiDouble extends EventEmitter {
     this.#token = token;
     this.#adapter = adapter;
     this.#tls = tls;
+    this.#keepAliveTimeoutMs = keepAliveTimeoutMs;
     this.#log = typeof logger === 'function' ? logger : (logger?.info ? (l) => logger.info(l) : () => {});
     this.posts = []; // accepted reports
+    this.connections = 0; // TCP connections accepted
     // Every request: {time (answered or given up), arrivedAt, method, path, status (null: no
     // complete answer), reason, mode (the fault that shaped the answer), key (Idempotency-Key),
     // telpon (the reporter's number, when the body told it)}.
@@ -302,7 +308,11 @@ export class ApiDouble extends EventEmitter {
     } else {
       server = http.createServer(handler);
     }
+    if (this.#keepAliveTimeoutMs !== null) {
+      server.keepAliveTimeout = this.#keepAliveTimeoutMs;
+    }
     server.on('connection', (socket) => {
+      this.connections += 1;
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });

@@ -48,6 +48,7 @@ struct Reply {
   bool close_after = false;          // close the connection after writing
   bool silent = false;               // never answer, keep the connection open
   std::chrono::milliseconds delay{}; // wait this long before answering
+  bool drop = false;                 // read the request, then hang up without answering
 };
 
 std::string ok(std::string_view body, std::string_view extra_headers = "") {
@@ -86,6 +87,9 @@ template <class Stream> asio::awaitable<void> serve_requests(Stream& stream, Tes
     }
     server.requests.push_back(request);
     const Reply reply = server.handler(request, static_cast<int>(server.requests.size()) - 1);
+    if (reply.drop) {
+      co_return;
+    }
     ++server.in_progress;
     server.max_in_progress = std::max(server.max_in_progress, server.in_progress);
     asio::steady_timer timer(stream.get_executor());
@@ -226,8 +230,10 @@ struct TempFile {
   std::filesystem::path path;
 };
 
-// Two POSTs, 50 ms apart, to a server whose first answer promises keep-alive
-// though it hangs up anyway: the second meets a stale connection.
+// Two POSTs, 50 ms apart, over a kept-alive connection that fails the
+// second. `hang_up` (how): after the first answer, which promised
+// keep-alive, while the connection sits idle; or once it has read the
+// second request, before answering (so it may have acted on it).
 // `second_resendable` is that request's resend_if_unanswered.
 struct StaleRun {
   Result first;
@@ -236,11 +242,16 @@ struct StaleRun {
   std::size_t requests = 0;
 };
 
-StaleRun post_twice_over_a_stale_connection(bool second_resendable) {
+enum class HangUp { while_idle, after_reading };
+
+StaleRun post_twice_over_a_stale_connection(bool second_resendable, HangUp hang_up) {
   asio::io_context io;
   TestServer server(io);
-  server.handler = [](const auto&, int index) {
-    return Reply{ok("r" + std::to_string(index)), index == 0};
+  server.handler = [hang_up](const auto&, int index) {
+    Reply reply{ok("r" + std::to_string(index))};
+    reply.close_after = index == 0 && hang_up == HangUp::while_idle;
+    reply.drop = index == 1 && hang_up == HangUp::after_reading;
+    return reply;
   };
   asio::co_spawn(io, accept_loop(server), asio::detached);
   HttpClient client(io.get_executor(), quick_options());
@@ -337,8 +348,10 @@ TEST_SUITE("lapor::HttpClient") {
     CHECK(server.requests.size() == 2);
   }
 
-  TEST_CASE("a stale kept-alive connection is retried once on a fresh one") {
-    const auto run = post_twice_over_a_stale_connection(true);
+  TEST_CASE("an idle connection the server has closed is not used again") {
+    // Its keep-alive timeout ran out while we had nothing to send: reused, a
+    // request that may not be sent twice would fail after it was written.
+    const auto run = post_twice_over_a_stale_connection(false, HangUp::while_idle);
     REQUIRE(run.first);
     REQUIRE(run.second);
     CHECK(run.second->body == "r1");
@@ -346,12 +359,22 @@ TEST_SUITE("lapor::HttpClient") {
     CHECK(run.requests == 2);
   }
 
+  TEST_CASE("a stale kept-alive connection is retried once on a fresh one") {
+    const auto run = post_twice_over_a_stale_connection(true, HangUp::after_reading);
+    REQUIRE(run.first);
+    REQUIRE(run.second);
+    CHECK(run.second->body == "r2");
+    CHECK(run.accepted == 2);
+    CHECK(run.requests == 3);
+  }
+
   TEST_CASE("a request that may not be sent twice is not resent after it was written whole") {
-    const auto run = post_twice_over_a_stale_connection(false);
+    const auto run = post_twice_over_a_stale_connection(false, HangUp::after_reading);
     REQUIRE(run.first);
     REQUIRE_FALSE(run.second); // the caller decides, and counts a possible duplicate
     CHECK(run.second.error().kind == HttpErrorKind::io);
     CHECK(run.accepted == 1);
+    CHECK(run.requests == 2);
   }
 
   TEST_CASE("a reused connection that breaks mid-response is not retried") {
