@@ -149,9 +149,22 @@ test('a store at its size cap answers SMS with a temporary error, loses nothing,
       `the refusals came at the cap: ${full.pages} of ${capBytes / full.pageSize} pages in use`);
     const [fileAtCap, walAtCap] = [await fileSize(dbPath), await fileSize(`${dbPath}-wal`)];
 
-    // Still refused while full; the SMSC's redelivery changes nothing.
-    const retry = await sim.sendMo({ from: msisdn(refused[0]), text: text(refused[0]), timeoutMs: 10000 });
-    assert.equal(retry.status, k_temporary_app_error, 'a redelivery while the store is full is refused');
+    // Still refused while full; the SMSC's redelivery changes nothing. (The
+    // last few pages may still take one: then it is stored, and the next
+    // redelivery meets the cap.)
+    let redeliveryRefused = false;
+    while (!redeliveryRefused && refused.length > 0) {
+      const n = refused[0];
+      const retry = await sim.sendMo({ from: msisdn(n), text: text(n), timeoutMs: 10000 });
+      if (retry.status === 0) {
+        refused.shift();
+        stored.set(msisdn(n), reportText(n));
+      } else {
+        assert.equal(retry.status, k_temporary_app_error, `MO ${n} redelivered at the cap: a temporary error`);
+        redeliveryRefused = true;
+      }
+    }
+    assert.ok(redeliveryRefused, 'a redelivery while the store is full is refused');
 
     // Outcomes of work under way retry every second meanwhile; the daemon
     // keeps running and answering its operator.
