@@ -110,8 +110,9 @@ json report_detail(store::Connection& db, const std::string& ref_or_tracking_id)
                        {"text", in->column_text(4)}});
   }
   json attempts = json::array();
-  auto at = db.prepare_uncached("SELECT started_at, finished_at, outcome, error "
-                                "FROM upstream_attempts WHERE report_id = ? ORDER BY id");
+  auto at =
+      db.prepare_uncached("SELECT started_at, finished_at, outcome, error "
+                          "FROM upstream_attempt_log WHERE report_id = ? ORDER BY finished_at");
   at->bind(1, id);
   while (at->step()) {
     attempts.push_back({{"started_at", rfc3339(at->column_int(0))},

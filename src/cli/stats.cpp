@@ -236,8 +236,13 @@ json compute_stats(store::Connection& db, const StatsQuery& query) {
   }
   auto stmt = db.prepare_uncached(fmt::format(
       "SELECT r.received_at, r.state, r.status, r.tracking_id IS NOT NULL, "
-      " CASE WHEN r.tracking_id IS NOT NULL THEN (SELECT min(a.finished_at) FROM "
-      "  upstream_attempts a WHERE a.report_id = r.id AND a.outcome = 'delivered') END, "
+      // The accepted attempt is in the job's row; before schema 10 it was
+      // in upstream_attempts. Not through upstream_attempt_log: SQLite does
+      // not push a correlated term into a view's UNION.
+      " CASE WHEN r.tracking_id IS NOT NULL THEN coalesce("
+      "  (SELECT j.delivered_at FROM upstream_jobs j WHERE j.report_id = r.id), "
+      "  (SELECT min(a.finished_at) FROM upstream_attempts a WHERE a.report_id = r.id AND "
+      "   a.outcome = 'delivered')) END, "
       " (SELECT count(*) FROM outbound o WHERE o.report_id = r.id AND o.state = 'delivered'), "
       " (SELECT count(*) FROM outbound o WHERE o.report_id = r.id AND o.state = 'undeliverable') "
       "FROM reports r WHERE r.state IN ({}) AND r.received_at >= ?1 AND r.received_at < ?2",

@@ -101,10 +101,17 @@ OrphanReceipts orphan_receipts_for(Connection& db, const InDoubt& reply, std::in
 // and its receipt came: the handset is reachable and its receipts flow, so
 // a reply the SMSC had would have its receipt by now.
 bool later_reply_delivered(Connection& db, const InDoubt& reply) {
+  // Replies are not indexed by number: those of a report are found through
+  // the reports from that number, the others (help, unknown refs) through
+  // their own small index.
   auto& select = db.prepare(
-      "SELECT 1 FROM outbound o INDEXED BY outbound_msisdn_kind WHERE o.msisdn = ?1 AND o.id > ?2 "
-      "AND EXISTS (SELECT 1 FROM outbound_parts p WHERE p.outbound_id = o.id AND "
-      "p.state = 'delivered' AND p.updated_at >= ?3) LIMIT 1");
+      "SELECT 1 FROM reports r INDEXED BY reports_msisdn JOIN outbound o ON o.report_id = r.id "
+      "WHERE r.msisdn = ?1 AND o.msisdn = ?1 AND o.id > ?2 AND EXISTS (SELECT 1 FROM "
+      "outbound_parts p WHERE p.outbound_id = o.id AND p.state = 'delivered' AND "
+      "p.updated_at >= ?3) "
+      "UNION ALL SELECT 1 FROM outbound o INDEXED BY outbound_stray_to WHERE o.report_id IS NULL "
+      "AND o.msisdn = ?1 AND o.id > ?2 AND EXISTS (SELECT 1 FROM outbound_parts p WHERE "
+      "p.outbound_id = o.id AND p.state = 'delivered' AND p.updated_at >= ?3) LIMIT 1");
   select.bind(1, reply.msisdn).bind(2, reply.id).bind(3, reply.started_at);
   const bool found = select.step();
   select.reset();

@@ -52,12 +52,23 @@ std::int64_t insert_inbound(Connection& db, const InboundSms& sms, std::string_v
   return db.last_insert_rowid();
 }
 
-// Whether `msisdn` was sent a reply of `kind` since `since`.
-bool replied_since(Connection& db, std::string_view msisdn, std::string_view kind,
-                   std::int64_t since) {
-  auto& stmt =
-      db.prepare("SELECT 1 FROM outbound WHERE msisdn = ? AND kind = ? AND created_at > ? LIMIT 1");
-  stmt.bind(1, msisdn).bind(2, kind).bind(3, since);
+// Whether `msisdn` was told it is over its limit since `since`. The kind is
+// written out so the query runs on its partial index.
+bool told_rate_limited_since(Connection& db, std::string_view msisdn, std::int64_t since) {
+  auto& stmt = db.prepare("SELECT 1 FROM outbound WHERE kind = 'rate_limited' AND msisdn = ? "
+                          "AND created_at > ? LIMIT 1");
+  stmt.bind(1, msisdn).bind(2, since);
+  const bool found = stmt.step();
+  stmt.reset();
+  return found;
+}
+
+// Whether `msisdn` was sent the help text since `since`. Help belongs to no
+// report, so it is among the replies indexed by number.
+bool told_help_since(Connection& db, std::string_view msisdn, std::int64_t since) {
+  auto& stmt = db.prepare("SELECT 1 FROM outbound WHERE report_id IS NULL AND msisdn = ? "
+                          "AND kind = 'help' AND created_at > ? LIMIT 1");
+  stmt.bind(1, msisdn).bind(2, since);
   const bool found = stmt.step();
   stmt.reset();
   return found;
@@ -182,7 +193,7 @@ void file_report(Connection& db, const InboundSms& sms, const sms::Command& comm
 
   if (over_limit) {
     // Stored and visible to operators, but not forwarded; told once a window.
-    if (may_reply && !replied_since(db, sms.msisdn, "rate_limited", window_start)) {
+    if (may_reply && !told_rate_limited_since(db, sms.msisdn, window_start)) {
       queue_intake_reply(db, result, report_id, "rate_limited", sms,
                          sms::render_template(policy.replies.rate_limited, Values{}));
     }
@@ -312,8 +323,7 @@ void act_on(Connection& db, const InboundSms& sms, const sms::Command& command,
     break;
   case sms::CommandKind::unknown:
     // Help for a stray SMS, but at most once a window: never an SMS ping-pong.
-    if (may_reply &&
-        !replied_since(db, sms.msisdn, "help", sms.received_at - policy.sender_window_ms)) {
+    if (may_reply && !told_help_since(db, sms.msisdn, sms.received_at - policy.sender_window_ms)) {
       queue_intake_reply(db, result, std::nullopt, "help", sms, policy.replies.help);
     }
     break;

@@ -28,6 +28,24 @@ void set_job(Connection& db, std::int64_t report_id, JobState state, std::int64_
   stmt.run();
 }
 
+// An attempt the API did not accept; the accepted one is kept in its job's
+// row (upstream_attempt_log reads both).
+void record_failed_attempt(Connection& db, std::int64_t report_id, const UpstreamOutcome& outcome) {
+  auto& attempt = db.prepare("INSERT INTO upstream_attempts "
+                             "(report_id, started_at, finished_at, outcome, error) "
+                             "VALUES (?,?,?,?,?)");
+  attempt.bind(1, report_id)
+      .bind(2, outcome.started_at)
+      .bind(3, outcome.finished_at)
+      .bind(4, name(outcome.kind));
+  if (outcome.error.empty()) {
+    attempt.bind_null(5);
+  } else {
+    attempt.bind(5, outcome.error);
+  }
+  attempt.run();
+}
+
 // Pending jobs by `where` (parameters ?1 and, as the limit, ?2), oldest
 // report first, with `attempts` counting the one about to be made.
 std::vector<UpstreamJob> select_pending_jobs(Statement& select, std::int64_t bound,
@@ -112,19 +130,9 @@ std::optional<OutboundItem> record_upstream_outcome(Connection& db, const Upstre
                                                     const UpstreamOutcome& outcome,
                                                     const ReplyTemplates& replies, ReplyRoom room) {
   const std::int64_t now = outcome.finished_at;
-  auto& attempt = db.prepare("INSERT INTO upstream_attempts "
-                             "(report_id, started_at, finished_at, outcome, error) "
-                             "VALUES (?,?,?,?,?)");
-  attempt.bind(1, job.report_id)
-      .bind(2, outcome.started_at)
-      .bind(3, outcome.finished_at)
-      .bind(4, name(outcome.kind));
-  if (outcome.error.empty()) {
-    attempt.bind_null(5);
-  } else {
-    attempt.bind(5, outcome.error);
+  if (outcome.kind != UpstreamOutcomeKind::delivered) {
+    record_failed_attempt(db, job.report_id, outcome);
   }
-  attempt.run();
 
   using Values = std::map<std::string, std::string, std::less<>>;
   // The citizen's reply, handed to the outbox (unless the report is silent).
@@ -148,7 +156,16 @@ std::optional<OutboundItem> record_upstream_outcome(Connection& db, const Upstre
       report.bind(2, outcome.transaction_id);
     }
     report.run();
-    set_job(db, job.report_id, JobState::done, now, {}, now);
+    auto& done = db.prepare("UPDATE upstream_jobs SET state = ?, next_attempt_at = ?, "
+                            "last_error = NULL, updated_at = ?, delivered_started_at = ?, "
+                            "delivered_at = ? WHERE report_id = ?");
+    done.bind(1, name(JobState::done))
+        .bind(2, now)
+        .bind(3, now)
+        .bind(4, outcome.started_at)
+        .bind(5, outcome.finished_at)
+        .bind(6, job.report_id);
+    done.run();
     return reply("forwarded", sms::render_template(
                                   replies.forwarded,
                                   Values{{"ref", job.ref}, {"tracking_id", outcome.tracking_id}}));

@@ -158,11 +158,13 @@ History fill(QueriesDb& q) {
   q.job(h.forwarding, "inflight", 1, k_now - 30 * k_minute);
   q.job(h.held, "held", 0, k_now - 10 * k_minute);
 
+  // A failed attempt has its row; the accepted one is kept in its job's.
   q.exec(fmt::format("INSERT INTO upstream_attempts (report_id, started_at, finished_at, outcome, "
-                     "error) VALUES ({0}, {1}, {2}, 'temporary', 'HTTP 503'), "
-                     "({0}, {3}, {4}, 'delivered', NULL)",
-                     h.forwarded, k_now - 3 * k_day + 100, k_now - 3 * k_day + 900,
-                     k_now - 3 * k_day + 30000, k_now - 3 * k_day + 31000));
+                     "error) VALUES ({0}, {1}, {2}, 'temporary', 'HTTP 503')",
+                     h.forwarded, k_now - 3 * k_day + 100, k_now - 3 * k_day + 900));
+  q.exec(fmt::format("UPDATE upstream_jobs SET delivered_started_at = {1}, delivered_at = {2} "
+                     "WHERE report_id = {0}",
+                     h.forwarded, k_now - 3 * k_day + 30000, k_now - 3 * k_day + 31000));
   q.exec(fmt::format("INSERT INTO status_history (report_id, status, note, at) VALUES "
                      "({0}, 'Diterima', NULL, {1}), ({0}, 'Diproses', 'diteruskan ke dinas', {2})",
                      h.forwarded, k_now - 2 * k_day, k_now - k_day));

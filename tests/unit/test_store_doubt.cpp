@@ -162,6 +162,24 @@ TEST_SUITE("store::doubt") {
     CHECK(reply(t.db, id).state == "unknown");
   }
 
+  TEST_CASE("a later reply delivered that belongs to a report of the number counts as well") {
+    TestDb t;
+    const auto id = in_doubt(t.db, "Terima kasih.", k_t0);
+    const auto report =
+        file_report(t.db, std::string(k_citizen), "jalan rusak", k_t0 + k_minute_ms);
+    const auto later = replies(t.db, fmt::format("report_id = {}", report));
+    REQUIRE(later.size() == 1);
+    REQUIRE(later[0].id > id);
+    record_submitted(t.db, later[0].id, "telkomsel", {"of-report"}, k_t0 + 2 * k_minute_ms);
+    REQUIRE(record_receipt(t.db,
+                           {"telkomsel", "of-report", "delivered", std::string(k_citizen), ""},
+                           k_t0 + 3 * k_minute_ms));
+
+    const auto result = resolve_in_doubt(t.db, "telkomsel", k_t0 + 11 * k_minute_ms, policy());
+    REQUIRE(result.resent.size() == 1);
+    CHECK(result.resent[0].outbound_id == id);
+  }
+
   TEST_CASE("without a delivered later reply to the same number, a missing receipt proves "
             "nothing") {
     TestDb t;

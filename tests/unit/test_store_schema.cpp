@@ -217,6 +217,34 @@ TEST_SUITE("store::schema") {
     CHECK(db.query_int("SELECT id FROM reports WHERE ref = 'MTR4'") == 4);
   }
 
+  TEST_CASE("version 9 to 10: attempts accepted before it are still read from their rows") {
+    TempDir dir;
+    Connection db(dir.file("v9.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF");
+    migrate(db, 9);
+    db.exec("INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, "
+            "tracking_id, received_at, updated_at) VALUES (1, 'MTR1', '628123', 'l', 'satu', 1, "
+            "1, 'forwarded', '555', 1, 1)");
+    db.exec("INSERT INTO upstream_jobs (report_id, state, attempts, next_attempt_at, created_at, "
+            "updated_at) VALUES (1, 'done', 2, 9, 1, 9)");
+    db.exec("INSERT INTO upstream_attempts (report_id, started_at, finished_at, outcome, error) "
+            "VALUES (1, 2, 3, 'temporary', 'HTTP 503'), (1, 7, 9, 'delivered', NULL)");
+    db.exec("INSERT INTO outbound (report_id, kind, link, msisdn, text, state, created_at, "
+            "updated_at) VALUES (1, 'rate_limited', 'l', '628123', 'x', 'delivered', 1, 1), "
+            "(NULL, 'help', 'l', '628123', 'y', 'delivered', 2, 2)");
+    migrate(db);
+    REQUIRE(db.query_int("PRAGMA user_version") == current_schema_version());
+    CHECK(db.query_int("SELECT count(*) FROM upstream_attempt_log WHERE report_id = 1") == 2);
+    CHECK(db.query_int("SELECT finished_at FROM upstream_attempt_log WHERE report_id = 1 AND "
+                       "outcome = 'delivered'") == 9);
+    CHECK(db.query_int("SELECT delivered_at IS NULL FROM upstream_jobs WHERE report_id = 1") == 1);
+    // The replies already stored are in the new indexes.
+    CHECK(db.query_int("SELECT count(*) FROM outbound INDEXED BY outbound_rate_limited WHERE "
+                       "kind = 'rate_limited' AND msisdn = '628123'") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM outbound INDEXED BY outbound_stray_to WHERE "
+                       "report_id IS NULL AND msisdn = '628123'") == 1);
+  }
+
   TEST_CASE("a database near its size cap still migrates: the cap applies after") {
     TempDir dir;
     const auto path = dir.file("capped.db");
@@ -243,6 +271,59 @@ TEST_SUITE("store::schema") {
     const auto rows = store.execute_blocking(
         [](Connection& db) { return db.query_int("SELECT count(*) FROM reports"); });
     CHECK(rows == 1000);
+  }
+
+  TEST_CASE("replies are found by number only where they are few: limits and doubt") {
+    TempDir dir;
+    Connection db(dir.file("plan10.db"), OpenMode::read_write_create);
+    migrate(db);
+    const auto limited = plan_of(db, "SELECT 1 FROM outbound WHERE kind = 'rate_limited' AND "
+                                     "msisdn = '628123' AND created_at > 5 LIMIT 1");
+    CAPTURE(limited);
+    CHECK(limited.find("outbound_rate_limited") != std::string::npos);
+    const auto help = plan_of(db, "SELECT 1 FROM outbound WHERE report_id IS NULL AND msisdn = "
+                                  "'628123' AND kind = 'help' AND created_at > 5 LIMIT 1");
+    CAPTURE(help);
+    CHECK(help.find("outbound_stray_to") != std::string::npos);
+    CHECK(help.find("SCAN") == std::string::npos);
+
+    // A report's replies, the bulk of all, have no entry by number.
+    db.exec(
+        "INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, "
+        "received_at, updated_at) VALUES (1, 'R1', '628123', 'l', 't', 0, 0, 'received', 1, 1)");
+    for (const char* kind : {"received", "forwarded", "status_changed"}) {
+      db.exec(fmt::format("INSERT INTO outbound (kind, link, msisdn, text, state, created_at, "
+                          "updated_at, report_id) VALUES ('{}', 'l', '628123', 'x', 'queued', 1, "
+                          "1, 1)",
+                          kind));
+    }
+    CHECK(db.query_int("SELECT count(*) FROM outbound INDEXED BY outbound_stray_to "
+                       "WHERE report_id IS NULL AND msisdn = '628123'") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM outbound INDEXED BY outbound_rate_limited "
+                       "WHERE kind = 'rate_limited' AND msisdn = '628123'") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                       "sql LIKE '%outbound(msisdn%' AND sql NOT LIKE '%WHERE%'") == 0);
+  }
+
+  TEST_CASE("a report's attempts are read from both homes by index") {
+    TempDir dir;
+    Connection db(dir.file("plan10a.db"), OpenMode::read_write_create);
+    migrate(db);
+    for (const char* sql :
+         {"SELECT started_at, finished_at, outcome, error FROM upstream_attempt_log "
+          "WHERE report_id = 7 ORDER BY finished_at",
+          // laporctl stats' form, per report of the period
+          "SELECT r.id, coalesce((SELECT j.delivered_at FROM upstream_jobs j WHERE j.report_id = "
+          "r.id), (SELECT min(a.finished_at) FROM upstream_attempts a WHERE a.report_id = r.id "
+          "AND a.outcome = 'delivered')) FROM reports r WHERE r.id = 7"}) {
+      CAPTURE(sql);
+      const auto plan = plan_of(db, sql);
+      CAPTURE(plan);
+      for (const char* table :
+           {"SCAN upstream_attempts\n", "SCAN upstream_jobs\n", "SCAN a\n", "SCAN j\n"}) {
+        CHECK(plan.find(table) == std::string::npos);
+      }
+    }
   }
 
   TEST_CASE("the hot queues are read through their partial indexes") {

@@ -186,7 +186,7 @@ TEST_SUITE("store::upstream") {
     CHECK(forwarded[0].created_at == k_t0 + 900);
 
     auto attempt = t.db.prepare_uncached(
-        fmt::format("SELECT started_at, finished_at, outcome, error FROM upstream_attempts "
+        fmt::format("SELECT started_at, finished_at, outcome, error FROM upstream_attempt_log "
                     "WHERE report_id = {}",
                     id));
     REQUIRE(attempt->step());
@@ -320,7 +320,8 @@ TEST_SUITE("store::upstream") {
     }
   }
 
-  TEST_CASE("every attempt leaves one row in upstream_attempts") {
+  TEST_CASE("every attempt leaves one row in the attempt log, the failed ones in "
+            "upstream_attempts") {
     TestDb t;
     const auto id = file_report(t.db, "628123456789", "jalan berlubang di Jl. Ahmad Yani", k_t0);
     std::int64_t now = k_t0;
@@ -337,8 +338,11 @@ TEST_SUITE("store::upstream") {
     done.tracking_id = "555";
     record_upstream_outcome(t.db, claim_one(t.db, now), done, test_templates());
 
-    CHECK(count_rows(t.db, "upstream_attempts", fmt::format("report_id = {}", id)) == 4);
+    CHECK(count_rows(t.db, "upstream_attempt_log", fmt::format("report_id = {}", id)) == 4);
+    CHECK(count_rows(t.db, "upstream_attempts", fmt::format("report_id = {}", id)) == 3);
     CHECK(count_rows(t.db, "upstream_attempts", "outcome = 'temporary'") == 3);
+    CHECK(query_text(t.db, "SELECT outcome FROM upstream_attempt_log ORDER BY finished_at DESC "
+                           "LIMIT 1") == "delivered");
     CHECK(query_text(t.db, "SELECT error FROM upstream_attempts ORDER BY id LIMIT 1 OFFSET 2") ==
           "timeout 2");
     CHECK(job_int(t.db, id, "attempts") == 4);
