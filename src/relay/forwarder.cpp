@@ -198,7 +198,7 @@ awaitable<void> Forwarder::run() {
         // Lost to a power cut, a claim only means the job is tried again.
         auto [jobs, due] = co_await m_store.execute(std::move(claim), store::Durability::written);
         m_gate.claim_ended(jobs.size() >= claim_room);
-        if (m_read_fault.cleared()) {
+        if (m_read_fault.cleared(util::now_ms())) {
           log::info("upstream: reads the job queue again");
         }
         for (auto& job : jobs) {
@@ -222,7 +222,7 @@ awaitable<void> Forwarder::run() {
           sleep = 0ms; // more may be due: look again once a slot frees
         }
       } catch (const std::exception& e) {
-        if (m_read_fault.failed()) {
+        if (m_read_fault.failed(util::now_ms())) {
           log::error("upstream: cannot read the job queue; retrying every second, logged again "
                      "when it reads",
                      {{"error", e.what()}});

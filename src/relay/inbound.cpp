@@ -7,6 +7,9 @@
 #include <laporsms/util/clock.hpp>
 #include <laporsms/util/log.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 namespace laporsms::relay {
 
 namespace {
@@ -195,8 +198,7 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
     result = co_await std::move(filing);
     filed = true;
   } catch (const store::SqliteError& e) {
-    if (!m_store_failing) {
-      m_store_failing = true;
+    if (m_store_fault.failed(util::now_ms())) {
       log::error("store: cannot write; answering the SMSC with a temporary error until it clears",
                  {{"link", link}, {"error", e.what()}});
     }
@@ -213,9 +215,11 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
   if (m_handover.stored) {
     m_handover.stored(link, result, reserved);
   }
-  if (m_store_failing) {
-    m_store_failing = false;
+  if (m_store_fault.cleared(util::now_ms())) {
     log::info("store: writes succeed again");
+  } else if (m_store_fault.settles_at() && !m_confirming_recovery) {
+    m_confirming_recovery = true;
+    asio::co_spawn(co_await asio::this_coro::executor, confirm_store_recovery(), asio::detached);
   }
   const auto kind = mo_kind(facts, result, policy->intake);
   m_metrics.mo(link, kind);
@@ -233,6 +237,24 @@ awaitable<std::uint32_t> InboundHandler::handle(std::string link, sms::DefaultCo
         {{"link", link}, {"msisdn", msisdn}, {"kind", kind}, {"replies", result.replies_queued}});
   }
   co_return smpp::status::ok;
+}
+
+awaitable<void> InboundHandler::confirm_store_recovery() {
+  // The frame holds no more than the timer: destroyed with the io_context
+  // at shutdown, it never touches the handler again.
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (const auto at = m_store_fault.settles_at()) {
+    timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, *at - util::now_ms())));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+    if (m_store_fault.settle(util::now_ms())) {
+      log::info("store: writes succeed again");
+    }
+  }
+  m_confirming_recovery = false;
 }
 
 awaitable<std::uint32_t> InboundHandler::handle_receipt(const std::string& link,

@@ -127,7 +127,7 @@ awaitable<void> OutboxSender::run() {
           co_await m_store.execute(std::move(claim), store::Durability::written);
       items = std::move(claimed);
       m_gate.claim_ended(items.size() >= limit);
-      if (m_read_fault.cleared()) {
+      if (m_read_fault.cleared(util::now_ms())) {
         log::info("outbox: reads the queue again", {{"link", link}});
       }
       m_metrics.reply("expired", static_cast<std::uint64_t>(std::max(expired, 0)));
@@ -137,7 +137,7 @@ awaitable<void> OutboxSender::run() {
             {{"link", link}, {"count", expired}, {"reply_max_age_ms", m_options.max_age.count()}});
       }
     } catch (const std::exception& e) {
-      if (m_read_fault.failed()) {
+      if (m_read_fault.failed(util::now_ms())) {
         log::error("outbox: cannot read the queue; retrying every second, logged again when it "
                    "reads",
                    {{"link", link}, {"error", e.what()}});

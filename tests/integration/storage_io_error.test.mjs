@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import { laporctl, linesMatching, makeWorkdir, sleep, sqlite, startStack } from './harness.mjs';
+import { laporctl, linesMatching, makeWorkdir, sleep, sqlite, startStack, waitFor } from './harness.mjs';
 import {
   assertNoReplies, complaintsSince, judgeByPeers, k_temporary_app_error, quietly, redeliverUntilStored,
   repeatedMessages, runAsRoot as run,
@@ -151,6 +151,9 @@ async function ioErrorEpisode({ crash }) {
       // at the next fsync after it cleared (the kernel reports it once): a
       // second, short episode, answered with temporary errors like the first
       // (seen once in CI). What was acknowledged is judged below either way.
+      // The recovery is logged once writes have gone on succeeding a while.
+      await waitFor(() => linesMatching(daemon, /store: (cannot write|writes succeed again)/).at(-1)
+        ?.includes('writes succeed again'), { what: 'the recovery line', daemon });
       const episodes = linesMatching(daemon, /store: (cannot write|writes succeed again)/)
         .map((line) => (/cannot write/.test(line) ? 'error' : 'recovered'));
       assert.ok(episodes.length >= 2 && episodes.length <= 4 &&

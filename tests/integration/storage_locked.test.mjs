@@ -150,6 +150,7 @@ test('a database locked by another writer: temporary errors in bounds, nothing l
       const episode = daemon.lines.slice(linesBefore);
       assert.equal(episode.filter((l) => /store: cannot write/.test(l)).length, 1,
         `one "store: cannot write" line for the episode:\n${episode.join('\n')}`);
+      await daemon.waitForLine(/store: writes succeed again/, { timeoutMs: 10000 });
       assert.equal(linesMatching(daemon, /store: writes succeed again/).length, 1, 'the recovery is logged once');
       const complaints = complaintsSince(daemon, linesBefore);
       // A window of replies in flight when the store failed is one episode

@@ -130,7 +130,8 @@ private:
   // failed for now, a reservation was refused): run() looks again when a
   // slot frees, and no job is handed over ahead of them.
   util::HandoverGate m_gate;
-  util::FaultEpisode m_read_fault; // the job queue cannot be read
+  // the job queue cannot be read; over once reads go on succeeding
+  util::FaultEpisode m_read_fault{util::k_store_fault_settle_ms};
   ForwarderSnapshot m_counters;
   // Circuit breaker: open after circuit_threshold temporary failures in a
   // row; after a backoff one probe goes out (half-open); its success closes it.

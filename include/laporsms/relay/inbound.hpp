@@ -9,6 +9,7 @@
 #include <laporsms/sms/command.hpp>
 #include <laporsms/store/records.hpp>
 #include <laporsms/store/store.hpp>
+#include <laporsms/util/fault_episode.hpp>
 #include <laporsms/util/net.hpp>
 
 #include <functional>
@@ -62,7 +63,15 @@ private:
   std::function<std::shared_ptr<const RuntimePolicy>()> m_policy;
   IntakeHandover m_handover;
   metrics::IntakeMetrics m_metrics;
-  bool m_store_failing = false; // logs a storage fault once per episode
+  // Ends the storage fault's episode once it has settled, when no MO comes
+  // to find that out.
+  awaitable<void> confirm_store_recovery();
+
+  // A storage fault, logged once per episode. At a size cap a small write
+  // still fits between refused ones: the episode ends only once writes have
+  // gone on succeeding (util::k_store_fault_settle_ms).
+  util::FaultEpisode m_store_fault{util::k_store_fault_settle_ms};
+  bool m_confirming_recovery = false;
 };
 
 // Builds the stored form of an MO: the text decoded (UDH stripped, or the

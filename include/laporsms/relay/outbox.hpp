@@ -82,7 +82,8 @@ private:
   // limit, a reservation was refused, a send was put back): run() claims
   // again when a send ends, and no reply is handed over ahead of them.
   util::HandoverGate m_gate;
-  util::FaultEpisode m_read_fault; // the queue cannot be read
+  // the queue cannot be read; over once reads go on succeeding
+  util::FaultEpisode m_read_fault{util::k_store_fault_settle_ms};
   // Grows while the SMSC answers "throttled" or "queue full", shrinks on success.
   std::chrono::milliseconds m_pause{0};
   std::chrono::steady_clock::time_point m_last_throttle{};
