@@ -59,6 +59,24 @@ std::uint64_t permute(std::uint64_t x, std::size_t n, const RefKey& key) {
   return left * right_range + right;
 }
 
+// permute's inverse: the rounds undone in reverse order.
+std::uint64_t unpermute(std::uint64_t x, std::size_t n, const RefKey& key) {
+  const std::uint64_t left_range = power_of_base(n / 2);
+  const std::uint64_t right_range = power_of_base(n - n / 2);
+  std::uint64_t left = x / right_range;
+  std::uint64_t right = x % right_range;
+  for (std::size_t round = k_round_keys.size(); round-- > 0;) {
+    const std::uint64_t round_key =
+        (k_round_keys[round] ^ key.secret[round % key.secret.size()]) + n;
+    if (round % 2 == 0) {
+      left = (left + left_range - mix(right ^ round_key) % left_range) % left_range;
+    } else {
+      right = (right + right_range - mix(left ^ round_key) % right_range) % right_range;
+    }
+  }
+  return left * right_range + right;
+}
+
 char ascii_upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
@@ -86,6 +104,28 @@ std::string make_ref(std::string_view prefix, std::uint64_t id, const RefKey& ke
     value /= k_base;
   }
   return ref;
+}
+
+std::vector<std::uint64_t> ref_id_candidates(std::string_view ref, const RefKey& key) {
+  std::vector<std::uint64_t> ids;
+  std::uint64_t value = 0;
+  std::uint64_t scale = 1;
+  // The symbols from the end: after w of them, `value` is the last w as a
+  // base-31 number.
+  for (std::size_t width = 1; width <= std::min(ref.size(), k_ref_max_symbols); ++width) {
+    const auto symbol = k_ref_alphabet.find(ascii_upper(ref[ref.size() - width]));
+    if (symbol == std::string_view::npos) {
+      break;
+    }
+    value += symbol * scale;
+    scale *= k_base;
+    if (width < k_ref_min_symbols) {
+      continue;
+    }
+    const RefKey unkeyed{};
+    ids.push_back(unpermute(value, width, width < key.min_symbols ? unkeyed : key));
+  }
+  return ids;
 }
 
 std::optional<std::string> canonical_ref(std::string_view prefix, std::string_view text) {

@@ -113,7 +113,7 @@ void answer_status(Connection& db, const InboundSms& sms, const sms::Command& co
   std::string tracking_id;
   std::string status;
   std::int64_t updated = 0;
-  const auto lookup = [&](std::string_view sql, std::string_view key) {
+  const auto lookup = [&](std::string_view sql, const auto& key) {
     auto& stmt = db.prepare(sql);
     stmt.bind(1, key);
     if (stmt.step()) {
@@ -130,7 +130,9 @@ void answer_status(Connection& db, const InboundSms& sms, const sms::Command& co
       "SELECT id, ref, coalesce(tracking_id, '-'), state, status, "
       "coalesce(status_updated_at, updated_at) FROM reports ";
   if (const auto canonical = sms::canonical_ref(policy.ref_prefix, argument)) {
-    lookup(std::string(k_columns) + "WHERE ref = ?", *canonical);
+    if (const auto id = find_report_by_ref(db, *canonical)) {
+      lookup(std::string(k_columns) + "WHERE id = ?", *id);
+    }
   }
   if (!report_id) {
     lookup(std::string(k_columns) + "WHERE tracking_id = ? ORDER BY id DESC LIMIT 1", argument);
@@ -254,6 +256,20 @@ sms::RefKey deployment_ref_key(Connection& db) {
     key.secret[i / 8] = (key.secret[i / 8] << 8) | secret[i];
   }
   return key;
+}
+
+std::optional<std::int64_t> find_report_by_ref(Connection& db, std::string_view ref) {
+  // No index by ref: its id is read off it, and the stored ref confirms it.
+  auto& stmt = db.prepare("SELECT 1 FROM reports WHERE id = ? AND ref = ?");
+  for (const auto id : sms::ref_id_candidates(ref, deployment_ref_key(db))) {
+    stmt.bind(1, static_cast<std::int64_t>(id)).bind(2, ref);
+    const bool found = stmt.step();
+    stmt.reset();
+    if (found) {
+      return static_cast<std::int64_t>(id);
+    }
+  }
+  return std::nullopt;
 }
 
 std::int64_t queue_reply(Connection& db, std::optional<std::int64_t> report_id,

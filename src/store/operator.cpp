@@ -15,12 +15,12 @@ std::optional<std::int64_t> find_report(Connection& db, std::string_view ref_or_
   std::string upper = key;
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  auto& stmt = db.prepare(
-      "SELECT id FROM reports WHERE ref = ? OR tracking_id = ? ORDER BY id DESC LIMIT 1");
-  stmt.bind(1, upper).bind(2, key);
-  std::optional<std::int64_t> id;
+  // The newest report that has it as its ref or its tracking id.
+  auto id = find_report_by_ref(db, upper);
+  auto& stmt = db.prepare("SELECT id FROM reports WHERE tracking_id = ? ORDER BY id DESC LIMIT 1");
+  stmt.bind(1, key);
   if (stmt.step()) {
-    id = stmt.column_int(0);
+    id = std::max(id.value_or(0), stmt.column_int(0));
   }
   stmt.reset();
   return id;

@@ -11,7 +11,7 @@ namespace {
 
 // Each entry is one migration; never edit a released one, add the next.
 // Times are Unix milliseconds; states are the words laporctl shows.
-constexpr std::array<std::string_view, 10> k_migrations = {
+constexpr std::array<std::string_view, 11> k_migrations = {
     R"sql(
 CREATE TABLE reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id (and so a ref) is never reused
@@ -380,6 +380,51 @@ CREATE VIEW upstream_attempt_log (report_id, started_at, finished_at, outcome, e
   UNION ALL
   SELECT report_id, delivered_started_at, delivered_at, 'delivered', NULL FROM upstream_jobs
     WHERE delivered_at IS NOT NULL;
+)sql",
+    // 11: a ref is its report's id, permuted (sms/ref.hpp), so the id is
+    // read off the ref and the row confirms it: the unique index on ref,
+    // a random page written every report, goes. SQLite drops a UNIQUE
+    // constraint only by building the table anew (as in 7).
+    R"sql(
+CREATE TEMP TABLE v11_sequence AS SELECT seq FROM sqlite_sequence WHERE name = 'reports';
+CREATE TABLE reports_v11 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ref TEXT,
+  msisdn TEXT NOT NULL,
+  link TEXT NOT NULL,
+  text TEXT NOT NULL,
+  rahasia INTEGER NOT NULL,
+  anonim INTEGER NOT NULL,
+  state TEXT NOT NULL
+    CHECK (state IN ('received', 'forwarding', 'forwarded', 'closed', 'failed', 'held')),
+  tracking_id TEXT,
+  transaction_id TEXT,
+  status TEXT,
+  status_note TEXT,
+  status_updated_at INTEGER,
+  received_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  incomplete INTEGER NOT NULL DEFAULT 0,
+  status_polled_at INTEGER,
+  silent INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO reports_v11 (id, ref, msisdn, link, text, rahasia, anonim, state, tracking_id,
+                         transaction_id, status, status_note, status_updated_at, received_at,
+                         updated_at, incomplete, status_polled_at, silent)
+  SELECT id, ref, msisdn, link, text, rahasia, anonim, state, tracking_id, transaction_id,
+         status, status_note, status_updated_at, received_at, updated_at, incomplete,
+         status_polled_at, silent FROM reports;
+DROP TABLE reports;
+ALTER TABLE reports_v11 RENAME TO reports;
+DELETE FROM sqlite_sequence WHERE name = 'reports';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'reports', max(coalesce((SELECT seq FROM v11_sequence), 0),
+                        coalesce((SELECT max(id) FROM reports), 0));
+DROP TABLE v11_sequence;
+CREATE INDEX reports_msisdn ON reports(msisdn, received_at);
+CREATE INDEX reports_state ON reports(state, received_at);
+CREATE INDEX reports_poll ON reports(coalesce(status_polled_at, 0), id) WHERE state = 'forwarded';
+CREATE INDEX reports_tracking ON reports(tracking_id) WHERE tracking_id IS NOT NULL;
 )sql",
 };
 

@@ -1,4 +1,6 @@
 #include <laporsms/cli/queries.hpp>
+#include <laporsms/sms/ref.hpp>
+#include <laporsms/store/intake.hpp>
 #include <laporsms/store/schema.hpp>
 #include <laporsms/store/sqlite.hpp>
 #include <laporsms/util/clock.hpp>
@@ -7,11 +9,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,17 +76,31 @@ public:
 
   void exec(const std::string& sql) { m_writer->exec(sql); }
 
-  std::int64_t report(const std::string& ref, const std::string& state, std::int64_t received_at,
+  // A report the tests call `name`, with the ref its id gives under the
+  // database's key (a ref is found through its id).
+  std::int64_t report(const std::string& name, const std::string& state, std::int64_t received_at,
                       const std::string& tracking_id = "", const std::string& status = "") {
     const auto quoted = [](const std::string& s) {
       return s.empty() ? std::string("NULL") : "'" + s + "'";
     };
-    exec(fmt::format("INSERT INTO reports (ref, msisdn, link, text, rahasia, anonim, state, "
-                     "tracking_id, status, received_at, updated_at) VALUES ('{}', '628123456789', "
-                     "'telkomsel', 'laporan {}', 1, 1, '{}', {}, {}, {}, {})",
-                     ref, ref, state, quoted(tracking_id), quoted(status), received_at,
+    const auto id = m_writer->query_int("SELECT coalesce(max(id), 0) + 1 FROM reports");
+    const auto ref =
+        sms::make_ref("MTR", static_cast<std::uint64_t>(id), store::deployment_ref_key(*m_writer));
+    m_refs[name] = ref;
+    m_names[ref] = name;
+    exec(fmt::format("INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, "
+                     "tracking_id, status, received_at, updated_at) VALUES ({}, '{}', "
+                     "'628123456789', 'telkomsel', 'laporan {}', 1, 1, '{}', {}, {}, {}, {})",
+                     id, ref, name, state, quoted(tracking_id), quoted(status), received_at,
                      received_at));
-    return m_writer->last_insert_rowid();
+    return id;
+  }
+  std::string ref(const std::string& name) const { return m_refs.at(name); }
+  // The name of the report whose ref is `ref`, or `ref` itself.
+  std::string name_of(const json& ref) const {
+    const auto text = ref.get<std::string>();
+    const auto it = m_names.find(text);
+    return it == m_names.end() ? text : it->second;
   }
 
   void inbound(std::optional<std::int64_t> report_id, std::int64_t at, const std::string& text,
@@ -118,6 +136,8 @@ public:
 private:
   std::filesystem::path m_dir;
   std::unique_ptr<store::Connection> m_writer;
+  std::map<std::string, std::string> m_refs;  // name → ref
+  std::map<std::string, std::string> m_names; // ref → name
 };
 
 // Five reports in every state that matters, with their traffic.
@@ -173,12 +193,20 @@ History fill(QueriesDb& q) {
   return h;
 }
 
-std::vector<std::string> refs_of(const json& reports) {
+// The names of `reports`, in order.
+std::vector<std::string> refs_of(const QueriesDb& q, const json& reports) {
   std::vector<std::string> out;
   for (const auto& r : reports) {
-    out.push_back(r["ref"].get<std::string>());
+    out.push_back(q.name_of(r["ref"]));
   }
   return out;
+}
+
+std::string lower(std::string text) {
+  for (auto& c : text) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return text;
 }
 
 using Refs = std::vector<std::string>;
@@ -214,7 +242,7 @@ TEST_SUITE("cli::queries") {
     QueriesDb q;
     fill(q);
     const auto reports = cli::list_reports(*q.db, cli::ReportFilter{});
-    CHECK(refs_of(reports) == Refs{"MTR6666", "MTR5555", "MTR4K7Q", "MTR3333", "MTR2222"});
+    CHECK(refs_of(q, reports) == Refs{"MTR6666", "MTR5555", "MTR4K7Q", "MTR3333", "MTR2222"});
     const auto& oldest = reports[4];
     CHECK(oldest["tracking_id"] == "1916449");
     CHECK(oldest["msisdn"] == "628123456789");
@@ -232,7 +260,7 @@ TEST_SUITE("cli::queries") {
     fill(q);
     cli::ReportFilter filter;
     filter.state = "failed";
-    CHECK(refs_of(cli::list_reports(*q.db, filter)) == Refs{"MTR3333"});
+    CHECK(refs_of(q, cli::list_reports(*q.db, filter)) == Refs{"MTR3333"});
     filter.state = "closed";
     CHECK(cli::list_reports(*q.db, filter).empty());
   }
@@ -242,12 +270,12 @@ TEST_SUITE("cli::queries") {
     fill(q);
     cli::ReportFilter filter;
     filter.since_ms = k_now - 30 * k_minute;
-    CHECK(refs_of(cli::list_reports(*q.db, filter)) == Refs{"MTR6666", "MTR5555"});
+    CHECK(refs_of(q, cli::list_reports(*q.db, filter)) == Refs{"MTR6666", "MTR5555"});
     filter.since_ms = k_now - 30 * k_minute + 1;
-    CHECK(refs_of(cli::list_reports(*q.db, filter)) == Refs{"MTR6666"});
+    CHECK(refs_of(q, cli::list_reports(*q.db, filter)) == Refs{"MTR6666"});
     filter.state = "received";
     filter.since_ms = k_now - k_day;
-    CHECK(refs_of(cli::list_reports(*q.db, filter)) == Refs{"MTR4K7Q"});
+    CHECK(refs_of(q, cli::list_reports(*q.db, filter)) == Refs{"MTR4K7Q"});
   }
 
   TEST_CASE("list_reports keeps to the limit") {
@@ -255,18 +283,18 @@ TEST_SUITE("cli::queries") {
     fill(q);
     cli::ReportFilter filter;
     filter.limit = 2;
-    CHECK(refs_of(cli::list_reports(*q.db, filter)) == Refs{"MTR6666", "MTR5555"});
+    CHECK(refs_of(q, cli::list_reports(*q.db, filter)) == Refs{"MTR6666", "MTR5555"});
     filter.limit = 1;
     filter.since_ms = k_now - 4 * k_day;
-    CHECK(refs_of(cli::list_reports(*q.db, filter)) == Refs{"MTR6666"});
+    CHECK(refs_of(q, cli::list_reports(*q.db, filter)) == Refs{"MTR6666"});
   }
 
   TEST_CASE("report_detail finds a report by its ref in lower case") {
     QueriesDb q;
     fill(q);
-    const auto report = cli::report_detail(*q.db, "mtr2222");
+    const auto report = cli::report_detail(*q.db, lower(q.ref("MTR2222")));
     REQUIRE(report.is_object());
-    CHECK(report["ref"] == "MTR2222");
+    CHECK(q.name_of(report["ref"]) == "MTR2222");
     CHECK(report["tracking_id"] == "1916449");
     REQUIRE(report["inbound"].size() == 1);
     CHECK(report["inbound"][0]["text"] == "LAPORYAI laporan MTR2222");
@@ -290,9 +318,10 @@ TEST_SUITE("cli::queries") {
   TEST_CASE("report_detail finds a report by its tracking id") {
     QueriesDb q;
     fill(q);
-    CHECK(cli::report_detail(*q.db, "1916449")["ref"] == "MTR2222");
-    CHECK(cli::report_detail(*q.db, "#1916449")["ref"] == "MTR2222");
-    CHECK(cli::report_detail(*q.db, "Mtr4k7q")["ref"] == "MTR4K7Q");
+    CHECK(q.name_of(cli::report_detail(*q.db, "1916449")["ref"]) == "MTR2222");
+    CHECK(q.name_of(cli::report_detail(*q.db, "#1916449")["ref"]) == "MTR2222");
+    const auto mixed = "Mtr" + lower(q.ref("MTR4K7Q").substr(3));
+    CHECK(q.name_of(cli::report_detail(*q.db, mixed)["ref"]) == "MTR4K7Q");
   }
 
   TEST_CASE("report_detail of an unknown ref is null") {

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -185,6 +186,46 @@ TEST_SUITE("sms::ref") {
     }
     CHECK(seen.size() == 100'000);
     CHECK(make_ref("MTR", k_31_5, wide).size() == 3 + 6);
+  }
+
+  TEST_CASE("a ref names its id: the candidates hold it, for any width and prefix") {
+    const auto holds = [](const std::vector<std::uint64_t>& ids, std::uint64_t id) {
+      return std::find(ids.begin(), ids.end(), id) != ids.end();
+    };
+    for (const auto& key : {k_key, RefKey{}}) {
+      for (const std::uint64_t first : {std::uint64_t{1}, k_31_4 - 500, k_31_5 + 7, k_31_8 - 500}) {
+        for (std::uint64_t id = first; id < first + 500; ++id) {
+          const auto ref = make_ref("MTR", id, key);
+          CAPTURE(ref);
+          const auto ids = ref_id_candidates(ref, key);
+          REQUIRE(holds(ids, id));
+          CHECK(ids.size() <= 5);
+          CHECK(holds(ref_id_candidates("kota" + ref.substr(3), key), id)); // another prefix
+          CHECK(holds(ref_id_candidates(ref.substr(3), key), id));          // none
+        }
+      }
+    }
+  }
+
+  TEST_CASE("refs issued before the deployment had a secret are found under the unkeyed rule") {
+    RefKey upgraded = k_key;
+    upgraded.min_symbols = 5; // the old refs had 4 symbols
+    for (std::uint64_t id = 1; id < 2000; ++id) {
+      const auto old_ref = make_ref("MTR", id, RefKey{});
+      REQUIRE(old_ref.size() == 3 + 4);
+      const auto ids = ref_id_candidates(old_ref, upgraded);
+      CHECK(std::find(ids.begin(), ids.end(), id) != ids.end());
+      const auto new_ref = make_ref("MTR", id + k_31_4, upgraded);
+      const auto new_ids = ref_id_candidates(new_ref, upgraded);
+      CHECK(std::find(new_ids.begin(), new_ids.end(), id + k_31_4) != new_ids.end());
+    }
+  }
+
+  TEST_CASE("what ends in no ref symbol names no id") {
+    CHECK(ref_id_candidates("", k_key).empty());
+    CHECK(ref_id_candidates("MTR", k_key).empty());      // 3 symbols: too few
+    CHECK(ref_id_candidates("MTR4K7Q0", k_key).empty()); // 0 is not a symbol
+    CHECK(ref_id_candidates("mtr4k7q", k_key) == ref_id_candidates("MTR4K7Q", k_key));
   }
 
 } // TEST_SUITE

@@ -60,16 +60,22 @@ TEST_SUITE("store::schema") {
     TempDir dir;
     Connection db(dir.file("plan.db"), OpenMode::read_write_create);
     migrate(db);
-    for (const char* sql :
-         {"SELECT id FROM reports WHERE tracking_id = '1916449' ORDER BY id DESC LIMIT 1",
-          "SELECT id FROM reports WHERE ref = 'MTR4K7Q' OR tracking_id = 'MTR4K7Q' "
-          "ORDER BY id DESC LIMIT 1"}) {
-      CAPTURE(sql);
-      const auto plan = plan_of(db, sql);
-      CAPTURE(plan);
-      CHECK(plan.find("reports_tracking") != std::string::npos);
-      CHECK(plan.find("SCAN reports") == std::string::npos);
-    }
+    const auto plan = plan_of(
+        db, "SELECT id FROM reports WHERE tracking_id = '1916449' ORDER BY id DESC LIMIT 1");
+    CAPTURE(plan);
+    CHECK(plan.find("reports_tracking") != std::string::npos);
+    CHECK(plan.find("SCAN reports") == std::string::npos);
+  }
+
+  TEST_CASE("a report is found by its ref through the id the ref gives; nothing indexes refs") {
+    TempDir dir;
+    Connection db(dir.file("plan11.db"), OpenMode::read_write_create);
+    migrate(db);
+    const auto plan = plan_of(db, "SELECT 1 FROM reports WHERE id = 7 AND ref = 'MTR4K7Q'");
+    CAPTURE(plan);
+    CHECK(plan.find("INTEGER PRIMARY KEY") != std::string::npos);
+    CHECK(db.query_int("SELECT count(*) FROM pragma_index_list('reports') i, "
+                       "pragma_index_info(i.name) c WHERE c.name = 'ref'") == 0);
   }
 
   TEST_CASE("a row whose report or tracking id is not known yet has no index entry") {
@@ -243,6 +249,45 @@ TEST_SUITE("store::schema") {
                        "kind = 'rate_limited' AND msisdn = '628123'") == 1);
     CHECK(db.query_int("SELECT count(*) FROM outbound INDEXED BY outbound_stray_to WHERE "
                        "report_id IS NULL AND msisdn = '628123'") == 1);
+  }
+
+  TEST_CASE("version 10 to 11: reports kept with their refs, the newest id never given again") {
+    TempDir dir;
+    Connection db(dir.file("v10.db"), OpenMode::read_write_create);
+    db.exec("PRAGMA synchronous = OFF");
+    db.exec("PRAGMA foreign_keys = ON");
+    migrate(db, 10);
+    db.exec("INSERT INTO reports (id, ref, msisdn, link, text, rahasia, anonim, state, "
+            "tracking_id, received_at, updated_at, silent, status_polled_at) VALUES (1, 'MTR1', "
+            "'628123', 'l', 'satu', 1, 1, 'forwarded', '555', 1, 1, 0, 4), (2, 'MTR2', '628124', "
+            "'l', 'dua', 1, 0, 'received', NULL, 2, 2, 1, NULL), (3, 'MTR3', '628125', 'l', "
+            "'tiga', 1, 1, 'closed', NULL, 3, 3, 0, NULL)");
+    db.exec("DELETE FROM reports WHERE id = 3"); // the newest, pruned: its id stays used
+    db.exec("INSERT INTO upstream_jobs (report_id, state, attempts, next_attempt_at, created_at, "
+            "updated_at) VALUES (2, 'pending', 1, 9, 2, 2)");
+    db.exec("INSERT INTO outbound (report_id, kind, link, msisdn, text, state, created_at, "
+            "updated_at) VALUES (1, 'received', 'l', '628123', 'x', 'delivered', 1, 1)");
+    migrate(db);
+    REQUIRE(db.query_int("PRAGMA user_version") == current_schema_version());
+    CHECK(db.query_int("PRAGMA foreign_keys") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM reports WHERE id = 1 AND ref = 'MTR1' AND "
+                       "tracking_id = '555' AND status_polled_at = 4") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM reports WHERE id = 2 AND ref = 'MTR2' AND "
+                       "anonim = 0 AND silent = 1 AND state = 'received'") == 1);
+    CHECK(db.query_int("SELECT count(*) FROM pragma_foreign_key_check") == 0);
+    for (const char* index :
+         {"reports_msisdn", "reports_state", "reports_poll", "reports_tracking"}) {
+      CAPTURE(index);
+      CHECK(db.query_int(fmt::format("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                                     "name = '{}' AND tbl_name = 'reports'",
+                                     index)) == 1);
+    }
+    db.exec("INSERT INTO reports (ref, msisdn, link, text, rahasia, anonim, state, received_at, "
+            "updated_at) VALUES ('MTR4', '628126', 'l', 'empat', 1, 1, 'received', 4, 4)");
+    CHECK(db.query_int("SELECT id FROM reports WHERE ref = 'MTR4'") == 4);
+    CHECK_THROWS(db.exec("INSERT INTO reports (ref, msisdn, link, text, rahasia, anonim, state, "
+                         "received_at, updated_at) VALUES ('MTR5', '628127', 'l', 'lima', 1, 1, "
+                         "'nonsense', 5, 5)"));
   }
 
   TEST_CASE("a database near its size cap still migrates: the cap applies after") {

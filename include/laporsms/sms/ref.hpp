@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace laporsms::sms {
 
@@ -33,6 +34,13 @@ struct RefKey {
 // same ref. Throws std::out_of_range for ids of 31^8 and above (no database
 // row gets there).
 std::string make_ref(std::string_view prefix, std::uint64_t id, const RefKey& key);
+
+// The row ids whose ref under `key` could be `ref`, whatever its prefix:
+// for each width from 4 to 8 symbols that `ref` ends in, the id that gives
+// those symbols (under the all-zero secret below key.min_symbols, as refs
+// issued before the deployment had one). At most five; the caller keeps
+// the one whose stored ref is `ref`. Empty when `ref` ends in no symbol.
+std::vector<std::uint64_t> ref_id_candidates(std::string_view ref, const RefKey& key);
 
 // The canonical form (trimmed of blanks, upper-cased) when `text` is
 // `prefix` (any letter case) followed by 4 to 8 symbols of k_ref_alphabet

@@ -29,6 +29,10 @@ int file_expired_parts(Connection& db, std::int64_t now, const IntakePolicy& pol
 // and never changed: every ref this database issues is made with it.
 sms::RefKey deployment_ref_key(Connection& db);
 
+// The report whose ref is `ref` (exactly: upper case, its prefix included),
+// if any.
+std::optional<std::int64_t> find_report_by_ref(Connection& db, std::string_view ref);
+
 // Queues one reply in the outbound queue; returns its id.
 // `room`: what the outbox of `link` reserved for it. With room it is queued
 // claimed at `now` (a hand-over in memory: the outbox's own claim never sees
