@@ -18,6 +18,19 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT=1)
 endif()
 
+# Debian's hardening flags (dpkg-buildflags' hardening=+all) for what is
+# installed; _FORTIFY_SOURCE needs the optimiser, and the sanitizers bring
+# their own checks (fortified calls would bypass ASan's). PIE and full RELRO
+# are Debian's g++ defaults and Packaging.cmake's.
+if(NOT LAPORSMS_SANITIZE AND NOT LAPORSMS_TSAN AND NOT LAPORSMS_FUZZ
+   AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+  add_compile_definitions(_FORTIFY_SOURCE=2)
+  add_compile_options(-fstack-protector-strong -fstack-clash-protection)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+    add_compile_options(-fcf-protection)
+  endif()
+endif()
+
 if(LAPORSMS_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)

@@ -227,6 +227,15 @@ if [ "$lintian_rc" -eq 1 ]; then
 elif [ "$lintian_rc" -ne 0 ] || grep -q '^E: ' <<<"$lintian_out"; then
   fail "lintian reports errors"
 fi
+# Debian's hardening: lintian's tag for it is only an info, so it is
+# checked here, on the programs the package was made of.
+for program in laporsmsd laporctl; do
+  # Read whole first: grep -q stops early, and pipefail would count the
+  # writer's SIGPIPE as a failure.
+  symbols=$(readelf --dyn-syms --wide "$build_dir/$program")
+  grep -q '__[a-z_]*_chk@' <<<"$symbols" ||
+    fail "$program is built without _FORTIFY_SOURCE (no fortified calls)"
+done
 
 if ((failures)); then
   echo "$failures check(s) failed"
