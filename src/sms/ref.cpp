@@ -107,6 +107,7 @@ std::string make_ref(std::string_view prefix, std::uint64_t id, const RefKey& ke
 }
 
 std::vector<std::uint64_t> ref_id_candidates(std::string_view ref, const RefKey& key) {
+  const RefKey unkeyed{};
   std::vector<std::uint64_t> ids;
   std::uint64_t value = 0;
   std::uint64_t scale = 1;
@@ -122,7 +123,6 @@ std::vector<std::uint64_t> ref_id_candidates(std::string_view ref, const RefKey&
     if (width < k_ref_min_symbols) {
       continue;
     }
-    const RefKey unkeyed{};
     ids.push_back(unpermute(value, width, width < key.min_symbols ? unkeyed : key));
   }
   return ids;

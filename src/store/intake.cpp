@@ -52,26 +52,31 @@ std::int64_t insert_inbound(Connection& db, const InboundSms& sms, std::string_v
   return db.last_insert_rowid();
 }
 
-// Whether `msisdn` was told it is over its limit since `since`. The kind is
-// written out so the query runs on its partial index.
-bool told_rate_limited_since(Connection& db, std::string_view msisdn, std::int64_t since) {
-  auto& stmt = db.prepare("SELECT 1 FROM outbound WHERE kind = 'rate_limited' AND msisdn = ? "
-                          "AND created_at > ? LIMIT 1");
+// Whether `select` (parameters: a number, then a time) finds a row.
+bool any_row(Connection& db, std::string_view select, std::string_view msisdn, std::int64_t since) {
+  auto& stmt = db.prepare(select);
   stmt.bind(1, msisdn).bind(2, since);
   const bool found = stmt.step();
   stmt.reset();
   return found;
 }
 
+// Whether `msisdn` was told it is over its limit since `since`. The kind is
+// written out so the query runs on its partial index.
+bool told_rate_limited_since(Connection& db, std::string_view msisdn, std::int64_t since) {
+  return any_row(db,
+                 "SELECT 1 FROM outbound WHERE kind = 'rate_limited' AND msisdn = ? "
+                 "AND created_at > ? LIMIT 1",
+                 msisdn, since);
+}
+
 // Whether `msisdn` was sent the help text since `since`. Help belongs to no
 // report, so it is among the replies indexed by number.
 bool told_help_since(Connection& db, std::string_view msisdn, std::int64_t since) {
-  auto& stmt = db.prepare("SELECT 1 FROM outbound WHERE report_id IS NULL AND msisdn = ? "
-                          "AND kind = 'help' AND created_at > ? LIMIT 1");
-  stmt.bind(1, msisdn).bind(2, since);
-  const bool found = stmt.step();
-  stmt.reset();
-  return found;
+  return any_row(db,
+                 "SELECT 1 FROM outbound WHERE report_id IS NULL AND msisdn = ? "
+                 "AND kind = 'help' AND created_at > ? LIMIT 1",
+                 msisdn, since);
 }
 
 std::int64_t reports_since(Connection& db, std::string_view msisdn, std::int64_t since) {
