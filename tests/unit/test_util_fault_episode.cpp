@@ -5,16 +5,17 @@
 using laporsms::util::FaultEpisode;
 
 TEST_SUITE("util::fault_episode") {
-  TEST_CASE("the first failure starts an episode, the first success ends it") {
-    FaultEpisode episode;
-    CHECK_FALSE(episode.cleared());
-    CHECK(episode.failed());
-    CHECK_FALSE(episode.failed());
+  TEST_CASE("without a settle time, the first failure starts an episode, the first success ends "
+            "it") {
+    FaultEpisode episode(0);
+    CHECK_FALSE(episode.cleared(1));
+    CHECK(episode.failed(2));
+    CHECK_FALSE(episode.failed(3));
     CHECK(episode.failing());
-    CHECK(episode.cleared());
+    CHECK(episode.cleared(3));
     CHECK_FALSE(episode.failing());
-    CHECK_FALSE(episode.cleared());
-    CHECK(episode.failed()); // a new episode
+    CHECK_FALSE(episode.cleared(4));
+    CHECK(episode.failed(5)); // a new episode
   }
 
   TEST_CASE("with a settle time, successes between failures do not end the episode") {

@@ -12,20 +12,19 @@ namespace laporsms::util {
 
 class FaultEpisode {
 public:
-  FaultEpisode() = default;
   // An episode whose successes come between its failures (a store at its
   // size cap still takes a small write, then refuses the next) ends only
   // with a success `settle_ms` or more after its last failure.
   explicit FaultEpisode(std::int64_t settle_ms) : m_settle_ms(settle_ms) {}
 
   // A failure at `now_ms`: true when it starts an episode.
-  bool failed(std::int64_t now_ms = 0) {
+  bool failed(std::int64_t now_ms) {
     m_last_failure_ms = now_ms;
     m_success_since_failure = false;
     return !std::exchange(m_failing, true);
   }
   // A success at `now_ms`: true when it ends the episode.
-  bool cleared(std::int64_t now_ms = 0) {
+  bool cleared(std::int64_t now_ms) {
     if (!m_failing) {
       return false;
     }
@@ -53,7 +52,7 @@ public:
   bool failing() const { return m_failing; }
 
 private:
-  std::int64_t m_settle_ms = 0;
+  std::int64_t m_settle_ms;
   std::int64_t m_last_failure_ms = 0;
   bool m_success_since_failure = false;
   bool m_failing = false;
